@@ -1,6 +1,87 @@
-import type { Command } from 'commander'
+// `timmy relay`: the embedded relay on its own, or (--strfry-plugin) the same write policy as a
+// strfry plugin speaking JSONL on stdin/stdout.
+import { mkdirSync, readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { InvalidArgumentError, type Command } from 'commander'
+import { pino } from 'pino'
+import { resolveRelayConfig, type RelayConfig } from './config.js'
+import { defaultPolicies, rateLimitPolicies } from './policy.js'
+import { startRelay } from './server.js'
+import { runStrfryPlugin } from './strfry-plugin.js'
 
-// Owned by the relay work: `timmy relay` (and `--strfry-plugin`).
+interface RelayCommandOptions {
+  host: string
+  port: number
+  db?: string
+  config?: string
+  strfryPlugin?: boolean
+}
+
+function parsePort(value: string): number {
+  const port = Number(value)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError('must be an integer 0..65535')
+  return port
+}
+
+function defaultPort(): number {
+  const fromEnv = process.env.TIMMY_RELAY_PORT
+  if (fromEnv === undefined || fromEnv === '') return 7777
+  try {
+    return parsePort(fromEnv)
+  } catch {
+    throw new Error(`TIMMY_RELAY_PORT=${JSON.stringify(fromEnv)} is not a port number`)
+  }
+}
+
+function loadConfig(path: string | undefined): RelayConfig {
+  if (path === undefined) return resolveRelayConfig({})
+  let json: unknown
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'))
+  } catch (err) {
+    throw new Error(`cannot read relay config ${path}: ${(err as Error).message}`)
+  }
+  return resolveRelayConfig(json)
+}
+
 export function registerRelayCommands(program: Command): void {
-  void program
+  program
+    .command('relay')
+    .description('run the embedded Nostr relay on its own (or, with --strfry-plugin, act as a strfry write-policy plugin)')
+    .option('--host <host>', 'interface to listen on', '127.0.0.1')
+    .option('--port <port>', 'port to listen on (0 = any free port) [default: $TIMMY_RELAY_PORT or 7777]', parsePort)
+    .option('--db <path>', 'SQLite event store [default: $TIMMY_HOME/relay.sqlite, TIMMY_HOME defaults to ./.timmy]')
+    .option('--config <file>', 'JSON file overriding relay limits and policies (see relay/config.ts)')
+    .option('--strfry-plugin', 'read strfry write-policy requests (JSONL) on stdin and answer on stdout')
+    .action(async (options: RelayCommandOptions) => {
+      const config = loadConfig(options.config)
+      if (options.strfryPlugin) {
+        // stdout carries the plugin protocol; logs go to stderr, which strfry copies into its own log.
+        const log = pino({ name: 'timmy-strfry-plugin' }, pino.destination(2))
+        await runStrfryPlugin(process.stdin, process.stdout, [...defaultPolicies(config), ...rateLimitPolicies(config)], () => Date.now() / 1000, {
+          config,
+          log,
+        })
+        return
+      }
+      const log = pino({ name: 'timmy-relay' })
+      const dbPath = options.db ?? join(process.env.TIMMY_HOME || './.timmy', 'relay.sqlite')
+      mkdirSync(dirname(dbPath), { recursive: true })
+      const relay = await startRelay({ host: options.host, port: options.port ?? defaultPort(), dbPath, config, log: log.child({ db: dbPath }) })
+      let stopping = false
+      const stop = (signal: NodeJS.Signals) => {
+        if (stopping) return
+        stopping = true
+        log.info({ signal }, 'closing relay')
+        relay.close().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            log.error({ err }, 'relay did not close cleanly')
+            process.exit(1)
+          },
+        )
+      }
+      process.once('SIGINT', stop)
+      process.once('SIGTERM', stop)
+    })
 }

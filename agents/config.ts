@@ -1,0 +1,137 @@
+// Every setting of an agent host, declared once with its default. Sources, later ones winning:
+// defaults < $TIMMY_HOME/config.json < environment (TIMMY_*) < command-line overrides.
+// Validated at start: a typo stops the host with the field's name instead of being ignored.
+import { existsSync, readFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { z } from 'zod'
+
+const kind = z.number().int().min(0).max(65535)
+const port = z.number().int().min(0).max(65535)
+const relayUrl = z.string().regex(/^wss?:\/\//, 'must start with ws:// or wss://')
+
+const identityClaim = z
+  .object({
+    /** NIP-39 platform, e.g. 'github'. */
+    platform: z.string().regex(/^[a-z0-9._-]+$/, 'lowercase platform name'),
+    identity: z.string().min(1),
+    /** Where the claim can be checked (for github: the gist id). */
+    proof: z.string().min(1),
+  })
+  .strict()
+
+const agentProfile = z
+  .object({
+    displayName: z.string().optional(),
+    about: z.string().optional(),
+    picture: z.string().url().optional(),
+    /** NIP-05 identifier, e.g. summarize@example.com (served by the operator's web server). */
+    nip05: z.string().regex(/^[^@\s]+@[^@\s]+$/, 'name@domain').optional(),
+    /** NIP-39 external identity claims. */
+    identities: z.array(identityClaim).default([]),
+  })
+  .strict()
+
+export const configSchema = z
+  .object({
+    /** Keys, job logs and the embedded relay's database live here. */
+    home: z.string().default('./.timmy'),
+    /** Interface everything binds to. */
+    host: z.string().default('127.0.0.1'),
+    relayPort: port.default(7777),
+    httpPort: port.default(8080),
+    /** Relays besides the embedded one; agents read and publish there too. */
+    relays: z.array(relayUrl).default([]),
+    /** Unlocks the NIP-49 encrypted keys. Unset: $TIMMY_HOME/passphrase, or a prompt. */
+    passphrase: z.string().min(1).optional(),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** scrypt cost of newly encrypted keys (NIP-49 log_n; 16 = 64 MiB, about a quarter second). */
+    keyLogN: z.number().int().min(1).max(22).default(16),
+    /** Seconds between heartbeats (kind 11998). */
+    heartbeatSeconds: z.number().positive().default(60),
+    /** An agent whose newest heartbeat is older than this many of its intervals is dead. */
+    deadAfterIntervals: z.number().positive().default(3),
+    /** Claims (processing feedback) older than this are not taken over any more. */
+    takeoverWindowSeconds: z.number().positive().default(3600),
+    /** A job whose capability runs longer fails with a timeout. */
+    jobTimeoutSeconds: z.number().positive().default(300),
+    /** How long a chained job waits for the result of its input job. */
+    inputWaitSeconds: z.number().positive().default(600),
+    /** Largest url input fetched, in bytes. */
+    maxUrlInputBytes: z.number().int().positive().default(1_000_000),
+    /** Jobs one agent executes at once. */
+    maxConcurrentJobs: z.number().int().positive().default(4),
+    /** Requests older than this when an agent first starts are not taken. */
+    catchupSeconds: z.number().int().nonnegative().default(300),
+    /** Human-in-the-loop: jobs priced above this, or of these kinds, wait for `timmy approvals approve`. */
+    approval: z
+      .object({
+        aboveMsats: z.number().int().nonnegative().optional(),
+        kinds: z.array(kind).default([]),
+      })
+      .strict()
+      .default({ kinds: [] }),
+    /** Per-agent profile settings, by agent name. */
+    agents: z.record(z.string(), agentProfile).default({}),
+  })
+  .strict()
+
+export type TimmyConfig = z.infer<typeof configSchema>
+export type AgentProfile = z.infer<typeof agentProfile>
+export type ConfigInput = z.input<typeof configSchema>
+
+const ENV: Record<string, (value: string) => [keyof TimmyConfig, unknown]> = {
+  TIMMY_HOME: (v) => ['home', v],
+  TIMMY_HOST: (v) => ['host', v],
+  TIMMY_RELAY_PORT: (v) => ['relayPort', Number(v)],
+  TIMMY_HTTP_PORT: (v) => ['httpPort', Number(v)],
+  TIMMY_RELAYS: (v) => ['relays', splitList(v)],
+  TIMMY_PASSPHRASE: (v) => ['passphrase', v],
+  TIMMY_LOG_LEVEL: (v) => ['logLevel', v],
+  TIMMY_HEARTBEAT_SECONDS: (v) => ['heartbeatSeconds', Number(v)],
+}
+
+function splitList(value: string): string[] {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+}
+
+/** The effective configuration. Throws an Error naming every invalid field. */
+export function loadConfig(options: { env?: NodeJS.ProcessEnv; overrides?: ConfigInput } = {}): TimmyConfig {
+  const env = options.env ?? process.env
+  const fromEnv: Record<string, unknown> = {}
+  for (const [name, map] of Object.entries(ENV)) {
+    const value = env[name]
+    if (value === undefined || value === '') continue
+    const [key, parsed] = map(value)
+    fromEnv[key] = parsed
+  }
+  const home = (options.overrides?.home ?? fromEnv.home ?? './.timmy') as string
+  const fromFile = readConfigFile(join(home, 'config.json'))
+  const merged = { ...fromFile, ...fromEnv, ...stripUndefined(options.overrides ?? {}) }
+  const parsed = configSchema.safeParse(merged)
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`)
+    throw new Error(`invalid configuration: ${problems.join('; ')}`)
+  }
+  return { ...parsed.data, home: resolve(parsed.data.home) }
+}
+
+function readConfigFile(path: string): Record<string, unknown> {
+  if (!existsSync(path)) return {}
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>
+  } catch (err) {
+    throw new Error(`invalid configuration: ${path}: ${(err as Error).message}`)
+  }
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>
+}
+
+/** The configuration as `timmy config` prints it: secrets masked. */
+export function describeConfig(config: TimmyConfig): Record<string, unknown> {
+  return { ...config, passphrase: config.passphrase === undefined ? undefined : '********' }
+}

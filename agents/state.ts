@@ -1,0 +1,175 @@
+// A job's state is a pure fold over the facts in its log. Nothing here reads a clock, a key or a
+// database: the runtime appends facts, `timmy job replay` folds them again and prints every step.
+//
+// Lifecycle:  posted → bidding → assigned → executing → completed | failed
+//             bidding → awaiting-approval → assigned (approved) | failed (rejected)
+//             any state that is not final → cancelled | failed
+import type { NostrEvent } from '../nips/01.js'
+import type { JobInput } from './capability.js'
+
+export type JobStatus = 'posted' | 'bidding' | 'awaiting-approval' | 'assigned' | 'executing' | 'completed' | 'failed' | 'cancelled'
+
+export const FINAL_STATUSES: ReadonlySet<JobStatus> = new Set(['completed', 'failed', 'cancelled'])
+
+/** What the request asks for, after decryption and parsing. */
+export interface JobSpec {
+  kind: number
+  requester: string
+  inputs: JobInput[]
+  params: Record<string, string[]>
+  output?: string
+  bidMsats?: number
+  /** The request's `relays` tag: results go there as well. */
+  relays: string[]
+  /** `p` tags: the DVMs the requester asked for (empty = open request). */
+  targets: string[]
+  /** Which scheme the request was encrypted with; feedback and results answer in the same. */
+  encryption?: 'nip44' | 'nip04'
+}
+
+/** Unix milliseconds, from the runtime's clock. */
+type At = { at: number }
+
+export type JobFact = At &
+  (
+    | {
+        type: 'posted'
+        /** The request as it arrived (still encrypted, when it was). */
+        request: NostrEvent
+        /** Absent when the request could not be decrypted or parsed; a `failed` fact follows. */
+        spec?: JobSpec
+        /** Public key of the agent whose log this is. */
+        agent: string
+        /** Set when this agent took the job over from a dead one. */
+        takeoverFrom?: string
+      }
+    | { type: 'quoted'; priceMsats: number }
+    | { type: 'approval-required'; reason: string }
+    | { type: 'approved'; by: string }
+    | { type: 'rejected'; by: string; reason: string }
+    | { type: 'assigned' }
+    | { type: 'awaiting-input'; jobIds: string[]; deadline: number }
+    | { type: 'started'; attempt: number }
+    | { type: 'partial'; content: string }
+    | { type: 'completed'; resultEventId: string; content: string; mimeType?: string }
+    | { type: 'failed'; reason: string }
+    | { type: 'cancelled'; reason: string; deletionId?: string }
+  )
+
+export type JobFactType = JobFact['type']
+
+export interface JobState {
+  id: string
+  status: JobStatus
+  agent: string
+  request: NostrEvent
+  spec?: JobSpec
+  takeoverFrom?: string
+  priceMsats?: number
+  approval?: { reason: string; decision?: 'approved' | 'rejected'; by?: string }
+  waitingFor?: { jobIds: string[]; deadline: number }
+  /** How many times execution started (more than one after a crash or restart). */
+  attempts: number
+  partials: string[]
+  result?: { eventId: string; content: string; mimeType?: string }
+  error?: string
+  cancelReason?: string
+  postedAt: number
+  updatedAt: number
+}
+
+export class IllegalTransitionError extends Error {
+  constructor(
+    readonly jobId: string,
+    readonly from: JobStatus | 'none',
+    readonly fact: JobFactType,
+  ) {
+    super(`job ${jobId}: '${fact}' cannot follow state '${from}'`)
+    this.name = 'IllegalTransitionError'
+  }
+}
+
+const ALLOWED: Record<JobFactType, ReadonlyArray<JobStatus | 'none'>> = {
+  posted: ['none'],
+  quoted: ['posted'],
+  'approval-required': ['bidding'],
+  approved: ['awaiting-approval'],
+  rejected: ['awaiting-approval'],
+  assigned: ['bidding'],
+  'awaiting-input': ['assigned'],
+  // 'executing' again after a crash or restart: the job runs once more, its result is sent once.
+  started: ['assigned', 'executing'],
+  partial: ['executing'],
+  completed: ['executing'],
+  failed: ['posted', 'bidding', 'awaiting-approval', 'assigned', 'executing'],
+  cancelled: ['posted', 'bidding', 'awaiting-approval', 'assigned', 'executing'],
+}
+
+export function canApply(state: JobState | undefined, fact: JobFact): boolean {
+  return ALLOWED[fact.type].includes(state?.status ?? 'none')
+}
+
+/** The state after one more fact; throws IllegalTransitionError for a fact that cannot follow. */
+export function applyFact(state: JobState | undefined, fact: JobFact, jobId: string): JobState {
+  if (!canApply(state, fact)) throw new IllegalTransitionError(jobId, state?.status ?? 'none', fact.type)
+  if (fact.type === 'posted') {
+    return {
+      id: jobId,
+      status: 'posted',
+      agent: fact.agent,
+      request: fact.request,
+      ...(fact.spec && { spec: fact.spec }),
+      ...(fact.takeoverFrom && { takeoverFrom: fact.takeoverFrom }),
+      attempts: 0,
+      partials: [],
+      postedAt: fact.at,
+      updatedAt: fact.at,
+    }
+  }
+  const s: JobState = { ...state!, updatedAt: fact.at }
+  switch (fact.type) {
+    case 'quoted':
+      return { ...s, status: 'bidding', priceMsats: fact.priceMsats }
+    case 'approval-required':
+      return { ...s, status: 'awaiting-approval', approval: { reason: fact.reason } }
+    case 'approved':
+      return { ...s, status: 'assigned', approval: { ...s.approval!, decision: 'approved', by: fact.by } }
+    case 'rejected':
+      return { ...s, status: 'failed', approval: { ...s.approval!, decision: 'rejected', by: fact.by }, error: `rejected by the operator: ${fact.reason}` }
+    case 'assigned':
+      return { ...s, status: 'assigned' }
+    case 'awaiting-input':
+      return { ...s, waitingFor: { jobIds: fact.jobIds, deadline: fact.deadline } }
+    case 'started':
+      return { ...s, status: 'executing', attempts: Math.max(s.attempts, fact.attempt) }
+    case 'partial':
+      return { ...s, partials: [...s.partials, fact.content] }
+    case 'completed':
+      return { ...s, status: 'completed', result: { eventId: fact.resultEventId, content: fact.content, ...(fact.mimeType && { mimeType: fact.mimeType }) } }
+    case 'failed':
+      return { ...s, status: 'failed', error: fact.reason }
+    case 'cancelled':
+      return { ...s, status: 'cancelled', cancelReason: fact.reason }
+  }
+}
+
+export function foldJob(jobId: string, facts: readonly JobFact[]): JobState | undefined {
+  let state: JobState | undefined
+  for (const fact of facts) state = applyFact(state, fact, jobId)
+  return state
+}
+
+/** Every intermediate state, one per fact: what `timmy job replay` prints. */
+export function replayJob(jobId: string, facts: readonly JobFact[]): JobState[] {
+  const states: JobState[] = []
+  let state: JobState | undefined
+  for (const fact of facts) {
+    state = applyFact(state, fact, jobId)
+    states.push(state)
+  }
+  return states
+}
+
+export function isFinal(state: Pick<JobState, 'status'>): boolean {
+  return FINAL_STATUSES.has(state.status)
+}
