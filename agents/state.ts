@@ -6,6 +6,7 @@
 //             any state that is not final → cancelled | failed
 import type { NostrEvent } from '../nips/01.js'
 import type { JobInput } from './capability.js'
+import type { JobRequest } from '../nips/90.js'
 
 export type JobStatus = 'posted' | 'bidding' | 'awaiting-approval' | 'assigned' | 'executing' | 'completed' | 'failed' | 'cancelled'
 
@@ -172,4 +173,37 @@ export function replayJob(jobId: string, facts: readonly JobFact[]): JobState[] 
 
 export function isFinal(state: Pick<JobState, 'status'>): boolean {
   return FINAL_STATUSES.has(state.status)
+}
+
+/** The job's request in the shape the NIP-90 builders take (decrypted view for encrypted requests). */
+export function jobRequestOf(state: Pick<JobState, 'request' | 'spec'>): JobRequest {
+  const { request, spec } = state
+  return {
+    id: request.id,
+    kind: request.kind,
+    pubkey: request.pubkey,
+    inputs: spec?.inputs.map(({ type, value, relay, marker }) => ({ type, value, ...(relay && { relay }), ...(marker && { marker }) })) ?? [],
+    params: spec?.params ?? {},
+    relays: spec?.relays ?? [],
+    targets: spec?.targets ?? [],
+    encrypted: spec?.encryption !== undefined,
+    ...(spec?.encryption && { encryption: spec.encryption }),
+    ...(spec?.output && { output: spec.output }),
+    ...(spec?.bidMsats !== undefined && { bidMsats: spec.bidMsats }),
+    event: request,
+  }
+}
+
+export function specOf(request: JobRequest): JobSpec {
+  return {
+    kind: request.kind,
+    requester: request.pubkey,
+    inputs: request.inputs,
+    params: request.params,
+    relays: request.relays,
+    targets: request.targets,
+    ...(request.output && { output: request.output }),
+    ...(request.bidMsats !== undefined && { bidMsats: request.bidMsats }),
+    ...(request.encryption && { encryption: request.encryption }),
+  }
 }

@@ -55,7 +55,7 @@ describe('NIP-09 deletionTargets', () => {
     const address = `30023:${alicePk}:x`
     const deletion = finalizeEvent({
       kind: 5, created_at: 1, content: '',
-      tags: [['e', 'ab'.repeat(32)], ['e', 'short'], ['e'], ['a', address], ['a', 'bogus'], ['a', `99999:${alicePk}:x`], ['k', '30023'], ['k', 'one'], ['k', '123456'], ['k'], ['e', 'ab'.repeat(32)], ['p', alicePk]],
+      tags: [['e', 'ab'.repeat(32)], ['e', 'short'], ['e'], ['a', address], ['a', 'bogus'], ['a', `99999:${alicePk}:x`], ['k', '30023'], ['k', 'one'], ['k', '123456'], ['k', '99999'], ['k'], ['e', 'ab'.repeat(32)], ['p', alicePk]],
     }, alice)
     expect(deletionTargets(deletion)).toEqual({ ids: ['ab'.repeat(32)], addresses: [address], kinds: [30023] })
   })

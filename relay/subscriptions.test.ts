@@ -54,7 +54,7 @@ describe('SubscriptionIndex', () => {
       pubkey: small.map(hex),
       kind: fc.integer({ min: 0, max: 3 }),
       created_at: fc.integer({ min: 90, max: 110 }),
-      tags: fc.array(fc.oneof(small.map((n) => ['p', hex(n)]), fc.constantFrom(['t', 'a'], ['t', 'b'], ['x'])), { maxLength: 4 }),
+      tags: fc.array(fc.oneof(small.map((n) => ['p', hex(n)]), fc.constantFrom<string[]>(['t', 'a'], ['t', 'b'], ['x'])), { maxLength: 4 }),
     })
     fc.assert(
       fc.property(fc.array(fc.array(filterArb, { minLength: 1, maxLength: 3 }), { maxLength: 8 }), fc.array(eventArb, { maxLength: 5 }), fc.nat(), (subs, events, removeAt) => {

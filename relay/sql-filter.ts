@@ -1,0 +1,123 @@
+// Translates one NIP-01 filter into one parameterised SQLite query over the schema in relay/store.ts.
+// Values only ever travel as parameters. A list of one value becomes `= ?` (which lets an index deliver rows
+// already in time order); a longer list becomes `IN (SELECT value FROM json_each(?))` with the list as one JSON
+// parameter, so the number of distinct SQL texts (and cached prepared statements) stays small whatever the
+// list lengths.
+import { NostrProtocolError, type Filter } from '../nips/01.js'
+
+export interface SqlQuery {
+  sql: string
+  params: (string | number)[]
+}
+
+const TAG_FILTER = /^#[a-zA-Z]$/
+const KNOWN_FIELDS = new Set(['ids', 'authors', 'kinds', 'since', 'until', 'limit', 'search'])
+
+/**
+ * `SELECT id, raw` of the events matching the filter and not expired at `now`, newest first (created_at DESC,
+ * id ASC), at most `limit` of them. Null when the filter cannot match anything (an empty list, `limit: 0`).
+ * NIP-50 `search` is not supported and is ignored, as matchFilter does.
+ */
+export function selectQuery(filter: Filter, now: number): SqlQuery | null {
+  if (filter.limit === 0) return null
+  const built = buildFilter(filter, now)
+  if (!built) return null
+  const { from, where, order, params } = built
+  let sql = `SELECT e.id, e.raw FROM ${from} WHERE ${where} ORDER BY ${order}`
+  if (filter.limit !== undefined) {
+    sql += ' LIMIT ?'
+    params.push(filter.limit)
+  }
+  return { sql, params }
+}
+
+/**
+ * `SELECT e.rowid` of every matching, unexpired event, ignoring `limit` (NIP-45 counts all matches).
+ * Null when the filter cannot match anything.
+ */
+export function rowidQuery(filter: Filter, now: number): SqlQuery | null {
+  const built = buildFilter(filter, now)
+  if (!built) return null
+  return { sql: `SELECT e.rowid FROM ${built.from} WHERE ${built.where}`, params: built.params }
+}
+
+interface BuiltFilter {
+  from: string
+  where: string
+  order: string
+  params: (string | number)[]
+}
+
+function buildFilter(filter: Filter, now: number): BuiltFilter | null {
+  const tagFilters: [name: string, values: string[]][] = []
+  for (const key of Object.keys(filter)) {
+    if (KNOWN_FIELDS.has(key)) continue
+    const values = filter[key as `#${string}`]
+    if (values === undefined) continue
+    // Only single-letter tags are indexed (NIP-01); anything else would silently match wrongly.
+    if (!TAG_FILTER.test(key)) throw new NostrProtocolError('invalid', `unsupported filter field ${JSON.stringify(key.slice(0, 32))}`)
+    if (values.length === 0) return null
+    tagFilters.push([key[1], values])
+  }
+  for (const list of [filter.ids, filter.authors, filter.kinds]) if (list && list.length === 0) return null
+
+  const params: (string | number)[] = []
+  const where: string[] = []
+  const inList = (column: string, values: readonly (string | number)[]): string => {
+    if (values.length === 1) {
+      params.push(values[0])
+      return `${column} = ?`
+    }
+    params.push(JSON.stringify(values))
+    return `${column} IN (SELECT value FROM json_each(?))`
+  }
+  // kind and created_at are copied into the tags table so a tag index can also narrow by them.
+  const kindAndTime = (alias: 'e' | 't'): string[] => {
+    const conditions: string[] = []
+    if (filter.kinds) conditions.push(inList(`${alias}.kind`, filter.kinds))
+    if (filter.since !== undefined) {
+      conditions.push(`${alias}.created_at >= ?`)
+      params.push(filter.since)
+    }
+    if (filter.until !== undefined) {
+      conditions.push(`${alias}.created_at <= ?`)
+      params.push(filter.until)
+    }
+    return conditions
+  }
+  const tagCondition = (alias: 't' | 'x', [name, values]: [string, string[]]): string => {
+    params.push(name)
+    return `${alias}.name = ? AND ${inList(`${alias}.value`, values)}`
+  }
+
+  // An id list is the most selective field there is: look the ids up and check tags per event.
+  // Otherwise the tag filter with the fewest values drives the query through the tag indexes.
+  let driving: [string, string[]] | undefined
+  if (!filter.ids && tagFilters.length > 0) {
+    driving = tagFilters.reduce((best, tag) => (tag[1].length < best[1].length ? tag : best))
+  }
+  let from = 'events e'
+  let order = 'e.created_at DESC, e.id'
+  if (driving && driving[1].length === 1) {
+    // One value: walk tags(name, value, [kind,] created_at DESC) in time order, so a LIMIT stops early.
+    // (Tags are stored once per event, name and value, so the join yields each event once.)
+    from = 'tags t JOIN events e ON e.rowid = t.event'
+    order = 't.created_at DESC, e.id'
+    where.push(tagCondition('t', driving), ...kindAndTime('t'))
+  } else {
+    if (filter.ids) where.push(inList('e.id', filter.ids))
+    if (driving) {
+      // Several values: an event may carry more than one of them, so collect distinct rowids first.
+      const sub = [tagCondition('t', driving), ...kindAndTime('t')].join(' AND ')
+      where.push(`e.rowid IN (SELECT t.event FROM tags t WHERE ${sub})`)
+    }
+    where.push(...kindAndTime('e'))
+  }
+  if (filter.authors) where.push(inList('e.pubkey', filter.authors))
+  for (const tag of tagFilters) {
+    if (tag !== driving) where.push(`EXISTS (SELECT 1 FROM tags x WHERE x.event = e.rowid AND ${tagCondition('x', tag)})`)
+  }
+  where.push('(e.expiration IS NULL OR e.expiration > ?)')
+  params.push(now)
+  return { from, where: where.join(' AND '), order, params }
+}
