@@ -1,6 +1,451 @@
-import type { Command } from 'commander'
+// `timmy start`, `agent`, `job`, `agents`, `keys`, `approvals`, `config`.
+import { existsSync, readdirSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { Command, InvalidArgumentError, Option } from 'commander'
+import { generateSecretKey } from '../nips/01.js'
+import { decodeToHexPubkey, npubEncode } from '../nips/19.js'
+import { INPUT_TYPES, type InputType, type JobRequestInput } from '../nips/90.js'
+import { approveJob, pendingApprovals, rejectJob } from './approvals.js'
+import type { Capability } from './capability.js'
+import { builtinCapabilities } from './capabilities/index.js'
+import { describeConfig, loadConfig, type ConfigInput, type TimmyConfig } from './config.js'
+import { loadEventCrypto } from './crypto.js'
+import { createAgent, jobLogPath, startHost } from './host.js'
+import { JobLog } from './joblog.js'
+import { checkKeyName, Keystore, resolvePassphrase } from './keystore.js'
+import { createLogger, type Logger } from './logger.js'
+import { discoverDvms, JobTimeoutError, sendJob } from './requester.js'
+import { jobSummary } from './http.js'
+import { replayJob, type JobFact, type JobState } from './state.js'
 
-// Owned by the agent runtime work: `timmy start`, `agent`, `job`, `agents`, `keys`, `approvals`.
+interface CommonOptions {
+  home?: string
+  askPassphrase?: boolean
+}
+
+const integer = (what: string) => (value: string) => {
+  const n = Number(value)
+  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError(`${what} must be a non-negative integer`)
+  return n
+}
+const collect = (value: string, previous: string[]) => [...previous, value]
+
+function homeOption(): Option {
+  return new Option('--home <dir>', 'data directory (default $TIMMY_HOME or ./.timmy)')
+}
+
+function passphraseOption(): Option {
+  return new Option('--ask-passphrase', 'ask for the key passphrase on the terminal instead of using $TIMMY_HOME/passphrase')
+}
+
+function configFrom(options: CommonOptions, overrides: ConfigInput = {}): TimmyConfig {
+  return loadConfig({ overrides: { ...overrides, ...(options.home && { home: options.home }) } })
+}
+
+async function openKeystore(config: TimmyConfig, log: Logger, options: CommonOptions): Promise<Keystore> {
+  const passphrase = await resolvePassphrase({ home: config.home, configured: config.passphrase, prompt: options.askPassphrase, log })
+  return new Keystore(config.home, passphrase, config.keyLogN)
+}
+
+/** Agents with a job log under $TIMMY_HOME. */
+function agentLogs(config: TimmyConfig): { name: string; path: string }[] {
+  const dir = join(config.home, 'agents')
+  if (!existsSync(dir)) return []
+  return readdirSync(dir)
+    .map((name) => ({ name, path: jobLogPath(config.home, name) }))
+    .filter((a) => existsSync(a.path))
+}
+
+function findJob(config: TimmyConfig, jobId: string, agentName?: string): { name: string; jobLog: JobLog; state: JobState } {
+  for (const { name, path } of agentLogs(config)) {
+    if (agentName && name !== agentName) continue
+    const jobLog = JobLog.open(path)
+    const state = jobLog.state(jobId)
+    if (state) return { name, jobLog, state }
+    jobLog.close()
+  }
+  throw new Error(`no job ${jobId} in the job logs under ${join(config.home, 'agents')}`)
+}
+
+function runUntilSignal(log: Logger, close: () => Promise<void>): void {
+  let closing = false
+  const shutdown = (signal: string) => {
+    if (closing) return
+    closing = true
+    log.info({ signal }, 'shutting down')
+    close().then(
+      () => process.exit(0),
+      (err: Error) => {
+        log.error({ err: err.message }, 'shutdown failed')
+        process.exit(1)
+      },
+    )
+  }
+  process.on('SIGINT', () => shutdown('SIGINT'))
+  process.on('SIGTERM', () => shutdown('SIGTERM'))
+}
+
+/** Capabilities from a plugin module: its default export is a Capability, an array, or a function returning either. */
+async function loadPlugin(path: string): Promise<Capability[]> {
+  const module = (await import(pathToFileURL(resolve(path)).href)) as { default?: unknown }
+  let exported = module.default
+  if (typeof exported === 'function') exported = await (exported as () => unknown)()
+  const list = Array.isArray(exported) ? exported : [exported]
+  for (const c of list) {
+    const cap = c as Partial<Capability>
+    if (!cap || typeof cap.kind !== 'number' || typeof cap.id !== 'string' || typeof cap.run !== 'function') throw new Error(`${path}: the default export must be a Capability (kind, id, name, about, params, price, availability, run) or an array of them`)
+  }
+  return list as Capability[]
+}
+
+function fail(err: unknown): never {
+  process.stderr.write(`timmy: ${(err as Error).message}\n`)
+  process.exit(1)
+}
+
 export function registerAgentCommands(program: Command): void {
-  void program
+  program
+    .command('start')
+    .description('run the agent host: embedded relay, the built-in agents and the HTTP API')
+    .addOption(homeOption())
+    .option('--relay-port <port>', 'embedded relay port (default $TIMMY_RELAY_PORT or 7777; 0 = any)', integer('port'))
+    .option('--http-port <port>', 'HTTP API port (default $TIMMY_HTTP_PORT or 8080; 0 = any)', integer('port'))
+    .addOption(passphraseOption())
+    .action(async (options: CommonOptions & { relayPort?: number; httpPort?: number }) => {
+      try {
+        const config = configFrom(options, { relayPort: options.relayPort, httpPort: options.httpPort })
+        const log = createLogger(config.logLevel)
+        const passphrase = await resolvePassphrase({ home: config.home, configured: config.passphrase, prompt: options.askPassphrase, log })
+        const host = await startHost({ config, passphrase, capabilities: builtinCapabilities(), log })
+        process.stdout.write(`relay ${host.relay.url}\nhttp  ${host.http.url}\n${host.agents.map((a) => `agent ${a.name} ${a.npub}`).join('\n')}\n`)
+        runUntilSignal(log, host.close)
+      } catch (err) {
+        fail(err)
+      }
+    })
+
+  program
+    .command('agent')
+    .description('run one agent against the given relays')
+    .addOption(homeOption())
+    .option('--name <name>', 'agent (and key) name; default the first capability id')
+    .option('--capability <id>', 'built-in capability to serve (repeatable)', collect, [])
+    .option('--plugin <module>', 'JS module whose default export is a Capability or an array of them (repeatable)', collect, [])
+    .option('--relay <url>', 'relay to use (repeatable; default the host relay and $TIMMY_RELAYS)', collect, [])
+    .option('--heartbeat <seconds>', 'seconds between heartbeats', Number)
+    .addOption(passphraseOption())
+    .action(async (options: CommonOptions & { name?: string; capability: string[]; plugin: string[]; relay: string[]; heartbeat?: number }) => {
+      try {
+        const config = configFrom(options, { ...(options.heartbeat !== undefined && { heartbeatSeconds: options.heartbeat }) })
+        const log = createLogger(config.logLevel)
+        const builtins = builtinCapabilities()
+        const capabilities: Capability[] = []
+        for (const id of options.capability) {
+          const found = builtins.find((c) => c.id === id)
+          if (!found) throw new Error(`unknown capability ${id}; built in: ${builtins.map((c) => c.id).join(', ')}`)
+          capabilities.push(found)
+        }
+        for (const path of options.plugin) capabilities.push(...(await loadPlugin(path)))
+        if (capabilities.length === 0) throw new Error('give at least one --capability or --plugin')
+        if (options.name) checkKeyName(options.name)
+        const relays = options.relay.length ? options.relay : [`ws://127.0.0.1:${config.relayPort}`, ...config.relays]
+        const keystore = await openKeystore(config, log, options)
+        const agent = await createAgent({ config, keystore, capabilities, relays, log, ...(options.name && { name: options.name }) })
+        await agent.start()
+        process.stdout.write(`agent ${agent.name} ${agent.npub}\n`)
+        runUntilSignal(log, async () => {
+          await agent.stop()
+          agent.jobLog.close()
+        })
+      } catch (err) {
+        fail(err)
+      }
+    })
+
+  const job = program
+    .command('job')
+    .description('send a NIP-90 job request, follow its feedback and print the result')
+    .argument('<kind>', 'job request kind (5000-5999)', integer('kind'))
+    .option('--input <value>', 'job input (repeatable)', collect, [])
+    .addOption(new Option('--input-type <type>', 'type of the inputs').choices([...INPUT_TYPES]).default('text'))
+    .option('--param <name value...>', 'job parameter: --param name value (repeatable)')
+    .option('--output <mime>', 'requested output MIME type')
+    .option('--bid <msats>', 'the most you will pay, in millisats', integer('bid'))
+    .option('--to <npub>', 'ask this DVM only (npub or hex)')
+    .option('--encrypt', 'encrypt inputs and params to the DVM (NIP-44; needs --to)')
+    .option('--relay <url>', 'relay to use (repeatable; default the host relay and $TIMMY_RELAYS)', collect, [])
+    .option('--key <name>', 'sign with this stored key instead of a fresh one')
+    .option('--timeout <seconds>', 'give up after this long', Number, 60)
+    .option('--json', 'print JSON lines: every feedback, then the result')
+    .addOption(homeOption())
+    .addOption(passphraseOption())
+    .action(
+      async (
+        kind: number,
+        options: CommonOptions & { input: string[]; inputType: InputType; param?: string[]; output?: string; bid?: number; to?: string; encrypt?: boolean; relay: string[]; key?: string; timeout: number; json?: boolean },
+      ) => {
+        try {
+          if (options.input.length === 0) throw new Error('give at least one --input')
+          const params: Record<string, string[]> = {}
+          const flat = options.param ?? []
+          if (flat.length % 2 !== 0) throw new Error('each --param needs a name and a value')
+          for (let i = 0; i < flat.length; i += 2) params[flat[i]] = [...(params[flat[i]] ?? []), flat[i + 1]]
+          const config = configFrom(options)
+          const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel)
+          const crypto = await loadEventCrypto()
+          const secretKey = options.key ? (await openKeystore(config, log, options)).load(options.key) : generateSecretKey()
+          const relays = options.relay.length ? options.relay : [`ws://127.0.0.1:${config.relayPort}`, ...config.relays]
+          const inputs: JobRequestInput[] = options.input.map((value) => ({ type: options.inputType, value }))
+          const print = (line: object) => process.stdout.write(`${JSON.stringify(line)}\n`)
+          const { result } = await sendJob({
+            kind,
+            inputs,
+            params,
+            ...(options.output && { output: options.output }),
+            ...(options.bid !== undefined && { bidMsats: options.bid }),
+            ...(options.to && { targets: [decodeToHexPubkey(options.to)] }),
+            encrypt: options.encrypt ?? false,
+            relays,
+            secretKey,
+            crypto,
+            timeoutMs: options.timeout * 1000,
+            onSent: (request) => (options.json ? print({ type: 'request', id: request.id, event: request }) : process.stderr.write(`sent job ${request.id}\n`)),
+            onFeedback: (update) => {
+              if (options.json) print({ type: 'feedback', from: npubEncode(update.from), status: update.status, extraInfo: update.extraInfo, content: update.content, amountMsats: update.amountMsats, eventId: update.event.id })
+              else process.stderr.write(`[${update.status}] ${npubEncode(update.from).slice(0, 16)}… ${[update.extraInfo, update.content].filter(Boolean).join(' — ')}\n`)
+            },
+          })
+          if (options.json) print({ type: 'result', from: npubEncode(result.from), content: result.content, amountMsats: result.amountMsats, bolt11: result.bolt11, eventId: result.event.id })
+          else process.stdout.write(`${result.content}\n`)
+          process.exit(0)
+        } catch (err) {
+          if (err instanceof JobTimeoutError) {
+            process.stderr.write(`timmy: ${err.message}\n`)
+            process.exit(2)
+          }
+          fail(err)
+        }
+      },
+    )
+
+  job
+    .command('replay')
+    .description("fold a job's log again and print every state it went through")
+    .argument('<id>', 'job (request event) id')
+    .option('--agent <name>', 'only look in this agent’s log')
+    .option('--json', 'print JSON')
+    .addOption(homeOption())
+    .action((id: string, options: CommonOptions & { agent?: string; json?: boolean }) => {
+      try {
+        const config = configFrom(options)
+        const { name, jobLog } = findJob(config, id, options.agent)
+        const facts = jobLog.facts(id)
+        const states = replayJob(id, facts)
+        jobLog.close()
+        if (options.json) {
+          process.stdout.write(`${JSON.stringify({ agent: name, steps: facts.map((fact, i) => ({ fact, state: states[i] })) }, null, 2)}\n`)
+          return
+        }
+        process.stdout.write(`job ${id} (agent ${name})\n`)
+        facts.forEach((fact, i) => process.stdout.write(`${String(i + 1).padStart(3)}  ${new Date(fact.at).toISOString()}  ${fact.type.padEnd(18)} → ${states[i].status}${describeFact(fact)}\n`))
+      } catch (err) {
+        fail(err)
+      }
+    })
+
+  program
+    .command('agents')
+    .description('list the DVMs that announce themselves (NIP-89) on the relays')
+    .option('--kind <kind>', 'only DVMs serving this job kind', integer('kind'))
+    .option('--relay <url>', 'relay to ask (repeatable; default the host relay and $TIMMY_RELAYS)', collect, [])
+    .option('--json', 'print JSON')
+    .addOption(homeOption())
+    .action(async (options: CommonOptions & { kind?: number; relay: string[]; json?: boolean }) => {
+      try {
+        const config = configFrom(options)
+        const relays = options.relay.length ? options.relay : [`ws://127.0.0.1:${config.relayPort}`, ...config.relays]
+        const dvms = await discoverDvms({ relays, crypto: await loadEventCrypto(), nowSeconds: Math.floor(Date.now() / 1000), deadAfterIntervals: config.deadAfterIntervals, ...(options.kind !== undefined && { kind: options.kind }) })
+        if (options.json) {
+          process.stdout.write(`${JSON.stringify(dvms, null, 2)}\n`)
+        } else if (dvms.length === 0) {
+          process.stdout.write('no DVMs announced on these relays\n')
+        } else {
+          for (const dvm of dvms) {
+            const live = dvm.heartbeat ? (dvm.heartbeat.alive ? 'online' : 'offline') : 'no heartbeat'
+            process.stdout.write(`${dvm.kinds.join(',').padEnd(6)} ${(dvm.name ?? dvm.id).padEnd(20)} ${dvm.npub}  ${live}${dvm.encryptionSupported ? '  encrypted ok' : ''}\n`)
+            if (dvm.about) process.stdout.write(`       ${dvm.about}\n`)
+            const params = Object.entries(dvm.params)
+            if (params.length) process.stdout.write(`       params: ${params.map(([n, p]) => `${n}${p.required ? '*' : ''}${p.values.length ? `=${p.values.join('|')}` : ''}`).join(', ')}\n`)
+          }
+        }
+        process.exit(0)
+      } catch (err) {
+        fail(err)
+      }
+    })
+
+  const keys = program.command('keys').description('manage agent and requester keys (NIP-49 encrypted under $TIMMY_HOME/keys)')
+  const withKeystore = async (options: CommonOptions, action: (keystore: Keystore) => void) => {
+    try {
+      const config = configFrom(options)
+      action(await openKeystore(config, createLogger(config.logLevel), options))
+    } catch (err) {
+      fail(err)
+    }
+  }
+  keys
+    .command('list')
+    .description('list keys (name, npub)')
+    .addOption(homeOption())
+    .addOption(passphraseOption())
+    .action((options: CommonOptions) =>
+      withKeystore(options, (keystore) => {
+        for (const key of keystore.list()) process.stdout.write(`${key.name.padEnd(20)} ${key.npub}  ${key.createdAt}\n`)
+      }),
+    )
+  keys
+    .command('create')
+    .description('create a new key')
+    .argument('<name>')
+    .addOption(homeOption())
+    .addOption(passphraseOption())
+    .action((name: string, options: CommonOptions) => withKeystore(options, (keystore) => process.stdout.write(`${keystore.create(name).npub}\n`)))
+  keys
+    .command('import')
+    .description('import a key: nsec, hex or ncryptsec (an ncryptsec is decrypted with $TIMMY_IMPORT_PASSPHRASE, else the store passphrase)')
+    .argument('<name>')
+    .argument('<secret>')
+    .addOption(homeOption())
+    .addOption(passphraseOption())
+    .action((name: string, secret: string, options: CommonOptions) =>
+      withKeystore(options, (keystore) => process.stdout.write(`${keystore.import(name, secret, process.env.TIMMY_IMPORT_PASSPHRASE).npub}\n`)),
+    )
+  keys
+    .command('export')
+    .description('print a key as nsec (or as its ncryptsec)')
+    .argument('<name>')
+    .option('--ncryptsec', 'print the encrypted form')
+    .addOption(homeOption())
+    .addOption(passphraseOption())
+    .action((name: string, options: CommonOptions & { ncryptsec?: boolean }) =>
+      withKeystore(options, (keystore) => process.stdout.write(`${keystore.export(name, options.ncryptsec ? 'ncryptsec' : 'nsec')}\n`)),
+    )
+  keys
+    .command('rotate')
+    .description('replace a key with a new one; the old one is kept in keys/retired/')
+    .argument('<name>')
+    .addOption(homeOption())
+    .addOption(passphraseOption())
+    .action((name: string, options: CommonOptions) =>
+      withKeystore(options, (keystore) => {
+        const { retired, current } = keystore.rotate(name)
+        process.stdout.write(`retired ${retired.npub}\ncurrent ${current.npub}\n`)
+      }),
+    )
+
+  const approvals = program
+    .command('approvals')
+    .description('jobs waiting for an operator (list, approve, reject)')
+    .addOption(homeOption())
+    .option('--json', 'print JSON')
+    .action((options: CommonOptions & { json?: boolean }) => listApprovals(options))
+  approvals
+    .command('list')
+    .description('list jobs awaiting approval')
+    .addOption(homeOption())
+    .option('--json', 'print JSON')
+    .action((options: CommonOptions & { json?: boolean }) => listApprovals(options))
+  approvals
+    .command('approve')
+    .description('let a job run')
+    .argument('<id>', 'job id')
+    .addOption(homeOption())
+    .addOption(passphraseOption())
+    .action((id: string, options: CommonOptions) => decide(id, 'approve', options))
+  approvals
+    .command('reject')
+    .description('refuse a job; the requester gets an error feedback with the reason')
+    .argument('<id>', 'job id')
+    .requiredOption('--reason <text>', 'why (sent to the requester)')
+    .addOption(homeOption())
+    .addOption(passphraseOption())
+    .action((id: string, options: CommonOptions & { reason: string }) => decide(id, 'reject', options))
+
+  program
+    .command('config')
+    .description('print the effective configuration (secrets masked)')
+    .addOption(homeOption())
+    .action((options: CommonOptions) => {
+      try {
+        process.stdout.write(`${JSON.stringify(describeConfig(configFrom(options)), null, 2)}\n`)
+      } catch (err) {
+        fail(err)
+      }
+    })
+}
+
+function listApprovals(options: CommonOptions & { json?: boolean }): void {
+  try {
+    const config = configFrom(options)
+    const rows: Record<string, unknown>[] = []
+    for (const { name, path } of agentLogs(config)) {
+      const jobLog = JobLog.open(path)
+      for (const state of pendingApprovals(jobLog)) rows.push(jobSummary({ name, pubkey: jobLog.getValue('agent.pubkey') ?? '' }, state))
+      jobLog.close()
+    }
+    if (options.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`)
+    else if (rows.length === 0) process.stdout.write('no jobs awaiting approval\n')
+    else for (const r of rows) process.stdout.write(`${r.id}  ${String(r.agent).padEnd(16)} kind ${r.kind}  ${r.priceMsats ?? 0} msats  ${(r.approval as { reason: string }).reason}\n`)
+  } catch (err) {
+    fail(err)
+  }
+}
+
+async function decide(id: string, decision: 'approve' | 'reject', options: CommonOptions & { reason?: string }): Promise<void> {
+  try {
+    const config = configFrom(options)
+    const log = createLogger(config.logLevel)
+    const { name, jobLog } = findJob(config, id)
+    const by = `cli:${process.env.USER ?? 'operator'}`
+    const relays = JSON.parse(jobLog.getValue('agent.relays') ?? '[]') as string[]
+    const crypto = await loadEventCrypto()
+    // The agent's key signs the rejection feedback; approving needs no signature.
+    const secretKey = decision === 'reject' ? (await openKeystore(config, log, options)).load(name) : generateSecretKey()
+    const decider = { by, now: Date.now(), secretKey, sign: crypto.sign, relays }
+    const state = decision === 'approve' ? approveJob(jobLog, id, decider) : rejectJob(jobLog, id, options.reason!, decider)
+    jobLog.close()
+    process.stdout.write(`job ${id}: ${state.status}${decision === 'approve' ? ' (the running agent picks it up)' : ''}\n`)
+  } catch (err) {
+    fail(err)
+  }
+}
+
+function describeFact(fact: JobFact): string {
+  switch (fact.type) {
+    case 'posted':
+      return `  kind ${fact.request.kind} from ${npubEncode(fact.request.pubkey).slice(0, 16)}…${fact.takeoverFrom ? ` (taken over from ${npubEncode(fact.takeoverFrom).slice(0, 16)}…)` : ''}`
+    case 'quoted':
+      return `  price ${fact.priceMsats} msats`
+    case 'approval-required':
+      return `  ${fact.reason}`
+    case 'approved':
+      return `  by ${fact.by}`
+    case 'rejected':
+      return `  by ${fact.by}: ${fact.reason}`
+    case 'awaiting-input':
+      return `  for job ${fact.jobIds.join(', ')} until ${new Date(fact.deadline).toISOString()}`
+    case 'started':
+      return `  attempt ${fact.attempt}`
+    case 'partial':
+      return `  ${fact.content.slice(0, 60)}`
+    case 'completed':
+      return `  result ${fact.resultEventId}`
+    case 'failed':
+      return `  ${fact.reason}`
+    case 'cancelled':
+      return `  ${fact.reason}`
+    case 'assigned':
+      return ''
+  }
 }

@@ -814,6 +814,9 @@ export function verifyAuction(options: VerifyAuctionOptions): AuctionVerificatio
     const extra = stated.unresolved.filter((id) => !recomputed.unresolved.includes(id))
     if (extra.length > 0) problems.push(`unresolved: the outcome declares ${extra.map(short).join(', ')} unresolved, but no listed commit references them or they are listed`)
   }
+  if (stated.unresolved.length > 0) {
+    notes.push(`the outcome declares ${stated.unresolved.length} referenced commit(s) unresolved (${stated.unresolved.map(short).join(', ')}); fetch them by id to check that no such valid commit exists`)
+  }
   const timelyCommit = (event: NostrEvent): AuctionCommit | undefined => {
     const commit = tryParse(parseCommit, event)
     return commit && belongsTo(commit, request) && commit.createdAt <= request.bidDeadline && commit.bidder !== request.auctioneer && verify(event) ? commit : undefined

@@ -67,21 +67,25 @@ export function registerRelayCommands(program: Command): void {
       const log = pino({ name: 'timmy-relay' })
       const dbPath = options.db ?? join(process.env.TIMMY_HOME || './.timmy', 'relay.sqlite')
       mkdirSync(dirname(dbPath), { recursive: true })
-      const relay = await startRelay({ host: options.host, port: options.port ?? defaultPort(), dbPath, config, log: log.child({ db: dbPath }) })
+      const starting = startRelay({ host: options.host, port: options.port ?? defaultPort(), dbPath, config, log: log.child({ db: dbPath }) })
+      // Installed before the relay announces itself, so a signal right after "listening" still closes it cleanly.
       let stopping = false
       const stop = (signal: NodeJS.Signals) => {
         if (stopping) return
         stopping = true
         log.info({ signal }, 'closing relay')
-        relay.close().then(
-          () => process.exit(0),
-          (err: unknown) => {
-            log.error({ err }, 'relay did not close cleanly')
-            process.exit(1)
-          },
-        )
+        starting
+          .then((relay) => relay.close())
+          .then(
+            () => process.exit(0),
+            (err: unknown) => {
+              log.error({ err }, 'relay did not close cleanly')
+              process.exit(1)
+            },
+          )
       }
       process.once('SIGINT', stop)
       process.once('SIGTERM', stop)
+      await starting
     })
 }

@@ -11,6 +11,7 @@ export interface SqlQuery {
 }
 
 const TAG_FILTER = /^#[a-zA-Z]$/
+const REFERENCE_TAGS = new Set(['e', 'E', 'q', 'a', 'A'])
 const KNOWN_FIELDS = new Set(['ids', 'authors', 'kinds', 'since', 'until', 'limit', 'search'])
 
 /**
@@ -90,11 +91,16 @@ function buildFilter(filter: Filter, now: number): BuiltFilter | null {
     return `${alias}.name = ? AND ${inList(`${alias}.value`, values)}`
   }
 
-  // An id list is the most selective field there is: look the ids up and check tags per event.
-  // Otherwise the tag filter with the fewest values drives the query through the tag indexes.
+  // Which index leads: an id list is the most selective field there is. Tags that hold event ids or addresses
+  // (e, E, q, a, A) come next: each value is on a handful of events. Then authors: other tag values (d, t, k, p,
+  // ...) are often shared by very many events, while one author's events of given kinds are few. Failing all
+  // that, the tag filter with the fewest values leads.
   let driving: [string, string[]] | undefined
-  if (!filter.ids && tagFilters.length > 0) {
-    driving = tagFilters.reduce((best, tag) => (tag[1].length < best[1].length ? tag : best))
+  if (!filter.ids) {
+    const fewestValues = (candidates: [string, string[]][]) =>
+      candidates.reduce<[string, string[]] | undefined>((best, tag) => (!best || tag[1].length < best[1].length ? tag : best), undefined)
+    driving = fewestValues(tagFilters.filter(([name]) => REFERENCE_TAGS.has(name)))
+    if (!driving && !filter.authors) driving = fewestValues(tagFilters)
   }
   let from = 'events e'
   let order = 'e.created_at DESC, e.id'

@@ -52,8 +52,7 @@ CREATE TABLE tags (
   kind INTEGER NOT NULL,
   created_at INTEGER NOT NULL
 );
-CREATE INDEX tags_value_time ON tags (name, value, created_at DESC, event);
-CREATE INDEX tags_value_kind_time ON tags (name, value, kind, created_at DESC, event);
+CREATE INDEX tags_value_time ON tags (name, value, created_at DESC, kind, event);
 CREATE UNIQUE INDEX tags_event ON tags (event, name, value);
 CREATE TRIGGER events_delete_tags AFTER DELETE ON events BEGIN
   DELETE FROM tags WHERE event = old.rowid;

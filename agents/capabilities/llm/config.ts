@@ -14,16 +14,16 @@ export const NO_BACKEND_REASON =
 
 const httpUrl = z
   .string()
-  .url()
-  .refine((u) => /^https?:$/.test(new URL(u).protocol), 'must be an http or https URL')
+  .refine((u) => URL.canParse(u), 'must be an absolute URL')
+  .refine((u) => !URL.canParse(u) || /^https?:$/.test(new URL(u).protocol), 'must be an http or https URL')
   .transform((u) => u.replace(/\/+$/, ''))
-const model = z.string().trim().min(1, 'must name the model')
+const model = z.string({ error: 'is required: the name of the model to use' }).trim().min(1, 'must name the model')
 
 const llmConfigSchema = z.discriminatedUnion('backend', [
   z.object({ backend: z.literal('none') }),
   z.object({ backend: z.literal('ollama'), url: httpUrl.default(DEFAULT_OLLAMA_URL), model }),
   z.object({ backend: z.literal('openai'), url: httpUrl.default(DEFAULT_OPENAI_URL), model, apiKey: z.string().min(1).optional() }),
-  z.object({ backend: z.literal('llama-cpp'), gguf: z.string().min(1, 'must be the path of a .gguf model file'), model: model.optional() }),
+  z.object({ backend: z.literal('llama-cpp'), gguf: z.string({ error: 'is required: the path of a .gguf model file' }).min(1), model: model.optional() }),
 ])
 
 export type LlmConfig = z.infer<typeof llmConfigSchema>

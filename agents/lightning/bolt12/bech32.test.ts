@@ -10,7 +10,7 @@ const haveVectors = existsSync(vectorFile)
 
 interface FormatVector { comment: string; valid: boolean; string: string }
 
-describe.skipIf(!haveVectors)('format-string-test.json (skipped: ../shared/vectors/bolt12 is absent)', () => {
+describe.skipIf(!haveVectors)(haveVectors ? 'format-string-test.json' : 'format-string-test.json: SKIPPED, ../shared/vectors/bolt12 not found', () => {
   const vectors: FormatVector[] = haveVectors ? JSON.parse(readFileSync(vectorFile, 'utf8')) : []
   const reference = vectors.find((v) => v.valid)!
   it('has the 12 upstream entries', () => expect(vectors).toHaveLength(12))

@@ -11,9 +11,9 @@ import { parseTlvStream, type TlvRecord } from './tlv.js'
 
 export type InvoiceFields = Pick<Fields, (typeof INVOICE_FIELDS)[number]>
 
-type Required<T, K extends keyof T> = T & { [P in K]-?: NonNullable<T[P]> }
+type WithRequired<T, K extends keyof T> = T & { [P in K]-?: NonNullable<T[P]> }
 
-export type Invoice = Required<
+export type Invoice = WithRequired<
   InvoiceFields,
   'invoicePaths' | 'invoiceBlindedpay' | 'invoiceCreatedAt' | 'invoicePaymentHash' | 'invoiceAmount' | 'invoiceNodeId'
 > & {

@@ -1,0 +1,126 @@
+// `timmy start`: the embedded relay, one agent per capability (each with its own key and job
+// log), and the HTTP API, all in one process. Layout under $TIMMY_HOME:
+//   passphrase            generated when nothing else unlocks the keys (0600)
+//   keys/<name>.json      NIP-49 encrypted agent keys (0600)
+//   agents/<name>/jobs.db each agent's job log and outbox
+//   relay/events.db       the embedded relay's store
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { startRelay, type RunningRelay } from '../relay/index.js'
+import type { Capability } from './capability.js'
+import type { TimmyConfig } from './config.js'
+import { loadEventCrypto } from './crypto.js'
+import { startHttpApi, type RunningHttpApi, type StaticHandler } from './http.js'
+import { JobLog } from './joblog.js'
+import { Keystore } from './keystore.js'
+import type { Logger } from './logger.js'
+import { createJobMetrics, type JobMetrics } from './metrics.js'
+import { Agent, type AgentSettings } from './runtime.js'
+import type { UrlFetcher } from './url-input.js'
+
+export function agentDir(home: string, name: string): string {
+  return join(home, 'agents', name)
+}
+
+export function jobLogPath(home: string, name: string): string {
+  return join(agentDir(home, name), 'jobs.db')
+}
+
+export function agentSettings(config: TimmyConfig): AgentSettings {
+  const { heartbeatSeconds, deadAfterIntervals, takeoverWindowSeconds, jobTimeoutSeconds, inputWaitSeconds, maxUrlInputBytes, maxConcurrentJobs, catchupSeconds, approval } = config
+  return { heartbeatSeconds, deadAfterIntervals, takeoverWindowSeconds, jobTimeoutSeconds, inputWaitSeconds, maxUrlInputBytes, maxConcurrentJobs, catchupSeconds, approval }
+}
+
+export interface AgentSetup {
+  config: TimmyConfig
+  keystore: Keystore
+  capabilities: Capability[]
+  /** Defaults to the first capability's id. */
+  name?: string
+  relays: string[]
+  log: Logger
+  metrics?: JobMetrics
+  clock?: () => number
+  fetchUrl?: UrlFetcher
+}
+
+/** An agent with its key from the keystore (created on first use) and its job log under $TIMMY_HOME. */
+export async function createAgent(setup: AgentSetup): Promise<Agent> {
+  const name = setup.name ?? setup.capabilities[0]?.id
+  if (!name) throw new Error('an agent needs at least one capability')
+  const { secretKey, created } = setup.keystore.loadOrCreate(name)
+  if (created) setup.log.info({ agent: name, keys: setup.keystore.dir }, 'created a key for the agent')
+  mkdirSync(agentDir(setup.config.home, name), { recursive: true, mode: 0o700 })
+  return new Agent({
+    name,
+    secretKey,
+    capabilities: setup.capabilities,
+    relays: setup.relays,
+    jobLog: JobLog.open(jobLogPath(setup.config.home, name)),
+    crypto: await loadEventCrypto(),
+    settings: agentSettings(setup.config),
+    ...(setup.config.agents[name] && { profile: setup.config.agents[name] }),
+    log: setup.log,
+    ...(setup.metrics && { metrics: setup.metrics }),
+    ...(setup.clock && { clock: setup.clock }),
+    ...(setup.fetchUrl && { fetchUrl: setup.fetchUrl }),
+  })
+}
+
+export interface HostOptions {
+  config: TimmyConfig
+  /** Unlocks (and creates) the agents' keys. */
+  passphrase: string
+  capabilities: Capability[]
+  log: Logger
+  clock?: () => number
+  fetchUrl?: UrlFetcher
+  /** Hook for the web client's static files. */
+  staticHandler?: StaticHandler
+}
+
+export interface RunningHost {
+  relay: RunningRelay
+  http: RunningHttpApi
+  agents: Agent[]
+  metrics: JobMetrics
+  close(): Promise<void>
+}
+
+export async function startHost(options: HostOptions): Promise<RunningHost> {
+  const { config, log } = options
+  mkdirSync(join(config.home, 'relay'), { recursive: true, mode: 0o700 })
+  const relay = await startRelay({
+    host: config.host,
+    port: config.relayPort,
+    dbPath: join(config.home, 'relay', 'events.db'),
+    log: log.child({ part: 'relay' }),
+    ...(options.clock && { clock: () => options.clock!() / 1000 }),
+  })
+  const closers: (() => Promise<void>)[] = [() => relay.close()]
+  const close = async () => {
+    for (const closeOne of closers.reverse()) await closeOne().catch((err: Error) => log.error({ err: err.message }, 'shutdown step failed'))
+  }
+  try {
+    const metrics = createJobMetrics({ defaultMetrics: true })
+    const keystore = new Keystore(config.home, options.passphrase, config.keyLogN)
+    const relays = [relay.url, ...config.relays]
+    const agents: Agent[] = []
+    for (const capability of options.capabilities) {
+      const agent = await createAgent({ config, keystore, capabilities: [capability], relays, log, metrics, ...(options.clock && { clock: options.clock }), ...(options.fetchUrl && { fetchUrl: options.fetchUrl }) })
+      closers.push(async () => {
+        await agent.stop()
+        agent.jobLog.close()
+      })
+      await agent.start()
+      agents.push(agent)
+    }
+    const http = await startHttpApi({ host: config.host, port: config.httpPort, agents, registry: metrics.registry, log: log.child({ part: 'http' }), ...(options.staticHandler && { staticHandler: options.staticHandler }) })
+    closers.push(() => http.close())
+    log.info({ relay: relay.url, http: http.url, agents: agents.map((a) => ({ name: a.name, npub: a.npub })) }, 'timmy host started')
+    return { relay, http, agents, metrics, close }
+  } catch (err) {
+    await close()
+    throw err
+  }
+}

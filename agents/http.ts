@@ -1,0 +1,220 @@
+// The host's HTTP API (node:http, bound to loopback by default):
+//   GET  /healthz                       liveness: every agent running
+//   GET  /metrics                       Prometheus
+//   GET  /api/agents                    agents, their capabilities and relays
+//   GET  /api/jobs?status=&agent=&limit= jobs, newest first
+//   GET  /api/jobs/:id                  one job with its facts (the log) and outbox
+//   GET  /api/approvals                 jobs waiting for an operator
+//   POST /api/approvals/:id/approve     {"by"?}
+//   POST /api/approvals/:id/reject      {"reason", "by"?}
+// Anything else goes to the static handler (the web client) when one is given, else 404.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Registry } from 'prom-client'
+import { ApprovalError } from './approvals.js'
+import type { Logger } from './logger.js'
+import type { Agent } from './runtime.js'
+import type { JobState, JobStatus } from './state.js'
+
+/** Serves a request it recognises and returns true; false passes it on (to a 404). */
+export type StaticHandler = (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>
+
+export interface HttpApiOptions {
+  host: string
+  port: number
+  agents: Agent[]
+  registry: Registry
+  log: Logger
+  /** The web client's files (served later by the client work). */
+  staticHandler?: StaticHandler
+}
+
+export interface RunningHttpApi {
+  url: string
+  port: number
+  close(): Promise<void>
+}
+
+const MAX_BODY_BYTES = 16_384
+const JOB_STATUSES: JobStatus[] = ['posted', 'bidding', 'awaiting-approval', 'assigned', 'executing', 'completed', 'failed', 'cancelled']
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+export function jobSummary(agent: Pick<Agent, 'name' | 'pubkey'>, state: JobState): Record<string, unknown> {
+  return {
+    id: state.id,
+    agent: agent.name,
+    agentPubkey: agent.pubkey,
+    kind: state.request.kind,
+    status: state.status,
+    requester: state.request.pubkey,
+    encrypted: state.spec?.encryption !== undefined,
+    priceMsats: state.priceMsats,
+    bidMsats: state.spec?.bidMsats,
+    attempts: state.attempts,
+    postedAt: state.postedAt,
+    updatedAt: state.updatedAt,
+    ...(state.takeoverFrom && { takeoverFrom: state.takeoverFrom }),
+    ...(state.approval && { approval: state.approval }),
+    ...(state.error && { error: state.error }),
+    ...(state.cancelReason && { cancelReason: state.cancelReason }),
+    ...(state.result && { resultEventId: state.result.eventId }),
+  }
+}
+
+export async function startHttpApi(options: HttpApiOptions): Promise<RunningHttpApi> {
+  const { agents, registry, log } = options
+
+  const findJob = (id: string): { agent: Agent; state: JobState } => {
+    for (const agent of agents) {
+      const state = agent.jobLog.state(id)
+      if (state) return { agent, state }
+    }
+    throw new HttpError(404, `no job ${id}`)
+  }
+
+  const routes = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> => {
+    const path = url.pathname
+    if (req.method === 'GET' && path === '/healthz') {
+      const running = agents.every((a) => a.status().running)
+      json(res, running ? 200 : 503, { ok: running, agents: agents.map((a) => ({ name: a.name, running: a.status().running })) })
+      return true
+    }
+    if (req.method === 'GET' && path === '/metrics') {
+      res.writeHead(200, { 'content-type': registry.contentType })
+      res.end(await registry.metrics())
+      return true
+    }
+    if (req.method === 'GET' && path === '/api/agents') {
+      json(res, 200, { agents: agents.map((a) => a.status()) })
+      return true
+    }
+    if (req.method === 'GET' && path === '/api/jobs') {
+      const status = url.searchParams.getAll('status')
+      const bad = status.find((s) => !JOB_STATUSES.includes(s as JobStatus))
+      if (bad) throw new HttpError(400, `unknown status ${JSON.stringify(bad)}; one of ${JOB_STATUSES.join(', ')}`)
+      const limit = Number(url.searchParams.get('limit') ?? 100)
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new HttpError(400, 'limit must be an integer 1..1000')
+      const agentName = url.searchParams.get('agent')
+      const jobs = agents
+        .filter((a) => !agentName || a.name === agentName)
+        .flatMap((a) => a.jobLog.jobs({ status: status as JobStatus[], limit }).map((s) => jobSummary(a, s)))
+        .sort((x, y) => (y.updatedAt as number) - (x.updatedAt as number))
+        .slice(0, limit)
+      json(res, 200, { jobs })
+      return true
+    }
+    const jobMatch = /^\/api\/jobs\/([0-9a-f]{64})$/.exec(path)
+    if (req.method === 'GET' && jobMatch) {
+      const { agent, state } = findJob(jobMatch[1])
+      json(res, 200, {
+        job: { ...jobSummary(agent, state), request: state.request, spec: state.spec, result: state.result, partials: state.partials },
+        facts: agent.jobLog.facts(state.id),
+        outbox: agent.jobLog.effectsOf(state.id).map(({ id, type, status, attempts, note, spec }) => ({ id, type, status, attempts, note, ...(spec.type === 'publish' && { eventId: spec.event.id, kind: spec.event.kind }) })),
+      })
+      return true
+    }
+    if (req.method === 'GET' && path === '/api/approvals') {
+      json(res, 200, { approvals: agents.flatMap((a) => a.jobLog.jobs({ status: ['awaiting-approval'] }).map((s) => jobSummary(a, s))) })
+      return true
+    }
+    const decision = /^\/api\/approvals\/([0-9a-f]{64})\/(approve|reject)$/.exec(path)
+    if (decision) {
+      if (req.method !== 'POST') throw new HttpError(405, 'use POST')
+      // A JSON content type forces a CORS preflight, which this API never grants: a web page the
+      // operator visits cannot approve jobs behind their back.
+      if (!(req.headers['content-type'] ?? '').startsWith('application/json')) throw new HttpError(415, 'send Content-Type: application/json')
+      const body = await readJson(req)
+      const { agent } = findJob(decision[1])
+      const by = typeof body.by === 'string' && body.by ? `http:${body.by.slice(0, 64)}` : 'http'
+      try {
+        if (decision[2] === 'approve') {
+          json(res, 200, { job: jobSummary(agent, agent.approve(decision[1], by)) })
+        } else {
+          if (typeof body.reason !== 'string' || body.reason.trim() === '') throw new HttpError(400, 'a rejection needs a "reason"')
+          json(res, 200, { job: jobSummary(agent, agent.reject(decision[1], by, body.reason.slice(0, 500))) })
+        }
+      } catch (err) {
+        if (err instanceof ApprovalError) throw new HttpError(err.status, err.message)
+        throw err
+      }
+      return true
+    }
+    return false
+  }
+
+  const server = createServer((req, res) => {
+    void (async () => {
+      try {
+        if (!isLocalHost(req.headers.host, options.host)) throw new HttpError(421, 'unexpected Host header')
+        const url = new URL(req.url ?? '/', 'http://localhost')
+        if (await routes(req, res, url)) return
+        if (options.staticHandler && (await options.staticHandler(req, res))) return
+        throw new HttpError(404, `nothing at ${url.pathname}`)
+      } catch (err) {
+        if (err instanceof HttpError) {
+          json(res, err.status, { error: err.message })
+        } else {
+          log.error({ err: (err as Error).message, url: req.url }, 'HTTP request failed')
+          json(res, 500, { error: 'internal error' })
+        }
+      }
+    })()
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(options.port, options.host, () => resolve())
+  })
+  const port = (server.address() as AddressInfo).port
+  return {
+    url: `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        server.closeAllConnections()
+      }),
+  }
+}
+
+/**
+ * DNS rebinding guard: a loopback-bound API answers only requests addressed to a loopback name,
+ * so a hostile page whose domain resolves to 127.0.0.1 cannot read it.
+ */
+function isLocalHost(hostHeader: string | undefined, bound: string): boolean {
+  if (!hostHeader) return false
+  const name = hostHeader.replace(/:\d+$/, '').replace(/^\[|\]$/g, '').toLowerCase()
+  if (!['127.0.0.1', '::1', 'localhost'].includes(bound)) return true
+  return name === '127.0.0.1' || name === 'localhost' || name === '::1'
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  if (res.headersSent) return
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' })
+  res.end(JSON.stringify(body))
+}
+
+async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length
+    if (size > MAX_BODY_BYTES) throw new HttpError(413, `body larger than ${MAX_BODY_BYTES} bytes`)
+    chunks.push(chunk as Buffer)
+  }
+  if (size === 0) return {}
+  try {
+    const value = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error()
+    return value as Record<string, unknown>
+  } catch {
+    throw new HttpError(400, 'body must be a JSON object')
+  }
+}

@@ -1,0 +1,302 @@
+// NIP-32: labels (kind 1985) — the generic `L`/`l` form, and the job-outcome vocabulary the market's
+// reputation is computed from (nips/reputation.md): our `timmy.dvm` namespace, plus the `ai.wot`
+// attestations other agent networks publish, which we read and can also emit.
+// Pure: no I/O, no clock. Parse errors throw NostrProtocolError('invalid', reason).
+import { eventShapeError, isHex64, NostrProtocolError, type EventTemplate, type NostrEvent } from './01.js'
+import { isJobRequestKind } from './90.js'
+import { normalizeRelayUrl } from './relay-url.js'
+
+export const LABEL_KIND = 1985
+/** Tags a label event may point at: events, pubkeys, addresses, relays/URLs, topics. */
+export const LABEL_TARGET_TAGS = ['e', 'p', 'a', 'r', 't'] as const
+
+export interface Label {
+  value: string
+  namespace: string
+}
+
+export interface LabelEvent {
+  id: string
+  labeller: string
+  namespaces: string[]
+  labels: Label[]
+  /** The target tags (`e`, `p`, `a`, `r`, `t`) as they appear in the event. */
+  targets: string[][]
+  content: string
+  createdAt: number
+  event: NostrEvent
+}
+
+function invalid(reason: string): never {
+  throw new NostrProtocolError('invalid', reason)
+}
+
+const isTargetTag = (name: string | undefined) => (LABEL_TARGET_TAGS as readonly (string | undefined)[]).includes(name)
+
+export interface BuildLabelOptions {
+  namespace: string
+  labels: string[]
+  /** Target tags, e.g. ['p', pubkey, relay]; at least one. */
+  targets: string[][]
+  /** Further tags, after the targets. */
+  tags?: string[][]
+  content?: string
+  createdAt: number
+}
+
+/** A kind-1985 label template in one namespace (NIP-32 asks publishers to keep to one per event). */
+export function buildLabel({ namespace, labels, targets, tags = [], content = '', createdAt }: BuildLabelOptions): EventTemplate {
+  if (typeof namespace !== 'string' || namespace === '') throw new TypeError('namespace must be a non-empty string')
+  if (!Array.isArray(labels) || labels.length === 0) throw new TypeError('a label event needs at least one label')
+  for (const label of labels) if (typeof label !== 'string' || label === '') throw new TypeError('labels must be non-empty strings')
+  if (!Array.isArray(targets) || targets.length === 0) throw new TypeError('a label event needs at least one target (e, p, a, r or t tag)')
+  for (const target of targets) {
+    if (!Array.isArray(target) || !isTargetTag(target[0]) || typeof target[1] !== 'string' || target[1] === '') {
+      throw new TypeError(`target ${JSON.stringify(target)} must be an e, p, a, r or t tag with a value`)
+    }
+  }
+  if (typeof content !== 'string') throw new TypeError('content must be a string')
+  if (!Number.isSafeInteger(createdAt) || createdAt < 0) throw new TypeError('createdAt must be a non-negative integer (unix seconds)')
+  return {
+    kind: LABEL_KIND,
+    created_at: createdAt,
+    tags: [['L', namespace], ...[...new Set(labels)].map((label) => ['l', label, namespace]), ...targets.map((t) => [...t]), ...tags.map((t) => [...t])],
+    content,
+  }
+}
+
+/** Reads a kind-1985 event strictly: every `l` must carry a mark naming one of the event's `L` namespaces. */
+export function parseLabel(value: unknown): LabelEvent {
+  const shape = eventShapeError(value)
+  if (shape) invalid(shape)
+  const event = value as NostrEvent
+  if (event.kind !== LABEL_KIND) invalid(`a label must be kind ${LABEL_KIND}, got ${event.kind}`)
+  const namespaces: string[] = []
+  const marked: [string, string | undefined][] = []
+  const targets: string[][] = []
+  for (const tag of event.tags) {
+    if (tag[0] === 'L') {
+      if (tag[1] === undefined || tag[1] === '') invalid('an L tag needs a namespace')
+      if (!namespaces.includes(tag[1])) namespaces.push(tag[1])
+    } else if (tag[0] === 'l') {
+      if (tag[1] === undefined || tag[1] === '') invalid('an l tag needs a label value')
+      marked.push([tag[1], tag[2]])
+    } else if (isTargetTag(tag[0])) {
+      if (tag[1] === undefined || tag[1] === '') invalid(`a ${tag[0]} target tag needs a value`)
+      targets.push(tag)
+    }
+  }
+  if (marked.length === 0) invalid('a label event needs at least one l tag')
+  if (targets.length === 0) invalid('a label event needs at least one target: an e, p, a, r or t tag')
+  const labels: Label[] = []
+  for (const [label, mark] of marked) {
+    if (mark === undefined) invalid(`label ${JSON.stringify(label.slice(0, 64))} has no namespace mark (NIP-32: a label must carry a mark matching an L tag)`)
+    if (!namespaces.includes(mark)) invalid(`label ${JSON.stringify(label.slice(0, 64))} is marked ${JSON.stringify(mark.slice(0, 64))}, which no L tag declares`)
+    labels.push({ value: label, namespace: mark })
+  }
+  return { id: event.id, labeller: event.pubkey, namespaces, labels, targets, content: event.content, createdAt: event.created_at, event }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Job outcomes: what a requester (or an agent that saw a protocol fault) says about an agent's job.
+
+export const TIMMY_LABEL_NAMESPACE = 'timmy.dvm'
+/** ai.wot (github.com/jeletor/ai-wot): NIP-32 attestations between AI agents. */
+export const AI_WOT_NAMESPACE = 'ai.wot'
+
+export const JOB_OUTCOMES = ['success', 'failed', 'late', 'no-reveal', 'invalid-result'] as const
+export type JobOutcome = (typeof JOB_OUTCOMES)[number]
+export const MIN_QUALITY = 1
+export const MAX_QUALITY = 5
+
+/** How ai.wot's job-related attestation types read as outcomes; its other types are not about a job. */
+const AI_WOT_OUTCOMES: Record<string, JobOutcome> = {
+  'service-quality': 'success',
+  'work-completed': 'success',
+  warning: 'failed',
+  dispute: 'invalid-result',
+}
+
+export interface JobOutcomeLabelOptions {
+  /** The agent (service provider) the label is about. */
+  agent: string
+  /** The job request's event id. */
+  job: string
+  /** The job request's kind: the capability (5000-5999). */
+  kind: number
+  outcome: JobOutcome
+  /** 1 (poor) to 5 (excellent); not for `no-reveal`, where there was nothing to judge. */
+  quality?: number
+  /** What the labeller paid for the job, in msats. */
+  amountMsats?: number
+  /** Relay hint for the agent and the job. */
+  relay?: string
+  comment?: string
+  createdAt: number
+}
+
+export interface JobOutcomeLabel {
+  id: string
+  labeller: string
+  agent: string
+  /** The job request id; an ai.wot attestation may name no job. */
+  job?: string
+  /** The capability (job request kind); ai.wot attestations usually name none. */
+  kind?: number
+  outcome: JobOutcome
+  quality?: number
+  amountMsats?: number
+  namespace: typeof TIMMY_LABEL_NAMESPACE | typeof AI_WOT_NAMESPACE
+  /** The `l` value as published (differs from `outcome` for ai.wot). */
+  label: string
+  comment: string
+  createdAt: number
+  event: NostrEvent
+}
+
+function checkOutcomeOptions(options: JobOutcomeLabelOptions): void {
+  const { agent, job, kind, outcome, quality, amountMsats, relay, comment } = options
+  if (!isHex64(agent)) throw new TypeError('agent must be a 64-character lowercase hex pubkey')
+  if (!isHex64(job)) throw new TypeError('job must be the 64-character lowercase hex id of the job request')
+  if (!isJobRequestKind(kind)) throw new RangeError(`kind ${kind} is not a job request kind (5000-5999)`)
+  if (!(JOB_OUTCOMES as readonly string[]).includes(outcome)) throw new RangeError(`outcome must be one of ${JOB_OUTCOMES.join(', ')}`)
+  if (quality !== undefined) {
+    if (!Number.isInteger(quality) || quality < MIN_QUALITY || quality > MAX_QUALITY) throw new RangeError(`quality must be an integer ${MIN_QUALITY}..${MAX_QUALITY}`)
+    if (outcome === 'no-reveal') throw new RangeError('a no-reveal label carries no quality: the agent delivered nothing to judge')
+  }
+  if (amountMsats !== undefined && (!Number.isSafeInteger(amountMsats) || amountMsats < 0)) throw new RangeError('amountMsats must be a non-negative integer')
+  if (relay !== undefined) normalizeRelayUrl(relay)
+  if (comment !== undefined && typeof comment !== 'string') throw new TypeError('comment must be a string')
+}
+
+function withRelay(tag: string[], relay: string | undefined): string[] {
+  return relay === undefined ? tag : [...tag, normalizeRelayUrl(relay)]
+}
+
+/** A `timmy.dvm` job-outcome label template; the labeller signs it. */
+export function buildJobOutcomeLabel(options: JobOutcomeLabelOptions): EventTemplate {
+  checkOutcomeOptions(options)
+  const { agent, job, kind, outcome, quality, amountMsats, relay, comment = '', createdAt } = options
+  const tags: string[][] = [['k', String(kind)]]
+  if (quality !== undefined) tags.push(['quality', String(quality)])
+  if (amountMsats !== undefined) tags.push(['amount', String(amountMsats)])
+  return buildLabel({
+    namespace: TIMMY_LABEL_NAMESPACE,
+    labels: [outcome],
+    targets: [withRelay(['p', agent], relay), withRelay(['e', job], relay)],
+    tags,
+    content: comment,
+    createdAt,
+  })
+}
+
+/** The ai.wot type a job outcome publishes as. */
+export function aiWotTypeFor(outcome: JobOutcome, quality: number | undefined): string {
+  if (outcome === 'success') return quality !== undefined && quality >= 4 ? 'service-quality' : 'work-completed'
+  if (outcome === 'late') return 'work-completed'
+  return 'warning'
+}
+
+/**
+ * The same outcome as an ai.wot attestation, for agents and explorers that read only that
+ * vocabulary. A separate event, because NIP-32 asks for one namespace per label event.
+ */
+export function buildAiWotAttestation(options: JobOutcomeLabelOptions): EventTemplate {
+  checkOutcomeOptions(options)
+  const { agent, job, kind, outcome, quality, amountMsats, relay, comment, createdAt } = options
+  const type = aiWotTypeFor(outcome, quality)
+  // ai.wot requires an explanation on negative attestations, and reads `work-completed` content as
+  // "Work completed | <description> | <amount> sats".
+  let content = comment ?? ''
+  if (content === '') {
+    if (type === 'work-completed') content = `Work completed | NIP-90 job kind ${kind} (${outcome})${amountMsats !== undefined ? ` | ${Math.floor(amountMsats / 1000)} sats` : ''}`
+    else if (type === 'warning') content = `NIP-90 job kind ${kind}: ${outcome}`
+  }
+  return buildLabel({
+    namespace: AI_WOT_NAMESPACE,
+    labels: [type],
+    targets: [withRelay(['p', agent], relay), withRelay(['e', job], relay)],
+    tags: [['k', String(kind)]],
+    content,
+    createdAt,
+  })
+}
+
+function tagsNamed(event: NostrEvent, name: string): string[][] {
+  return event.tags.filter((tag) => tag[0] === name)
+}
+
+function atMostOne(event: NostrEvent, name: string): string | undefined {
+  const found = tagsNamed(event, name)
+  if (found.length > 1) invalid(`a job-outcome label needs at most one ${name} tag, found ${found.length}`)
+  return found[0]?.[1]
+}
+
+function exactlyOne(event: NostrEvent, name: string, what: string): string {
+  const found = tagsNamed(event, name)
+  if (found.length !== 1) invalid(`a job-outcome label needs exactly one ${name} tag (${what}), found ${found.length}`)
+  return found[0][1]
+}
+
+function hexTag(value: string | undefined, name: string): string | undefined {
+  if (value !== undefined && !isHex64(value)) invalid(`the ${name} tag must hold 64 lowercase hex characters`)
+  return value
+}
+
+function jobKind(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined
+  if (!/^\d{4}$/.test(value) || !isJobRequestKind(Number(value))) invalid(`the k tag must be a job request kind (5000-5999), got ${JSON.stringify(value.slice(0, 16))}`)
+  return Number(value)
+}
+
+function onlyLabelIn(labels: Label[], namespace: string): string {
+  const values = labels.filter((l) => l.namespace === namespace).map((l) => l.value)
+  if (values.length !== 1) invalid(`a job-outcome label needs exactly one ${namespace} label, found ${values.length}`)
+  return values[0]
+}
+
+/**
+ * Reads a job-outcome label: a `timmy.dvm` label (strict: outcome, agent, job and capability are
+ * required), or an ai.wot attestation whose type is about delivered work.
+ */
+export function parseJobOutcomeLabel(value: unknown): JobOutcomeLabel {
+  const parsed = parseLabel(value)
+  const { event } = parsed
+  const agent = hexTag(exactlyOne(event, 'p', 'the agent'), 'p') as string
+  if (agent === event.pubkey) invalid('an agent cannot label its own jobs')
+  const base = { id: event.id, labeller: event.pubkey, agent, comment: event.content, createdAt: event.created_at, event }
+
+  if (parsed.namespaces.includes(TIMMY_LABEL_NAMESPACE)) {
+    const label = onlyLabelIn(parsed.labels, TIMMY_LABEL_NAMESPACE)
+    if (!(JOB_OUTCOMES as readonly string[]).includes(label)) invalid(`unknown outcome ${JSON.stringify(label.slice(0, 32))}; expected one of ${JOB_OUTCOMES.join(', ')}`)
+    const outcome = label as JobOutcome
+    const job = hexTag(exactlyOne(event, 'e', 'the job request'), 'e')
+    const kind = jobKind(exactlyOne(event, 'k', 'the job kind'))
+    const qualityText = atMostOne(event, 'quality')
+    let quality: number | undefined
+    if (qualityText !== undefined) {
+      if (!/^[1-5]$/.test(qualityText)) invalid(`quality must be a whole number ${MIN_QUALITY}..${MAX_QUALITY}, got ${JSON.stringify(qualityText.slice(0, 16))}`)
+      if (outcome === 'no-reveal') invalid('a no-reveal label carries no quality')
+      quality = Number(qualityText)
+    }
+    const amountText = atMostOne(event, 'amount')
+    let amountMsats: number | undefined
+    if (amountText !== undefined) {
+      if (!/^(0|[1-9][0-9]*)$/.test(amountText) || !Number.isSafeInteger(Number(amountText))) invalid('amount must be a whole number of msats')
+      amountMsats = Number(amountText)
+    }
+    return { ...base, job, kind, outcome, quality, amountMsats, namespace: TIMMY_LABEL_NAMESPACE, label }
+  }
+
+  if (parsed.namespaces.includes(AI_WOT_NAMESPACE)) {
+    const label = onlyLabelIn(parsed.labels, AI_WOT_NAMESPACE)
+    const outcome = AI_WOT_OUTCOMES[label]
+    if (outcome === undefined) invalid(`ai.wot ${JSON.stringify(label.slice(0, 32))} is not about a job outcome`)
+    if ((label === 'warning' || label === 'dispute') && event.content.trim() === '') invalid(`an ai.wot ${label} must explain itself in its content`)
+    const job = hexTag(atMostOne(event, 'e'), 'e')
+    const kind = jobKind(atMostOne(event, 'k'))
+    return { ...base, job, kind, outcome, namespace: AI_WOT_NAMESPACE, label }
+  }
+
+  return invalid(`not a job-outcome label: no ${TIMMY_LABEL_NAMESPACE} or ${AI_WOT_NAMESPACE} namespace`)
+}

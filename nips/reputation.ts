@@ -1,0 +1,428 @@
+// Reputation of NIP-90 agents, as specified in nips/reputation.md: job-outcome labels (NIP-32, see
+// nips/32.ts) decayed by age, weighted by the labeller's standing in the viewer's web of trust
+// (kind-3 follows from a trust root) and by verified payments for the job, averaged against a prior.
+// Labellers with no trust path count only through payments, and all of them together are capped.
+// Pure and portable: the same events, trust root, payments and `now` give the same numbers on any
+// IEEE-754 engine — only +, −, ×, ÷ are used (no Math.exp/log/pow, whose last bit may differ
+// between engines), and every sum runs in one canonical order.
+// Events are taken as already verified (signatures checked where they were fetched).
+import { isHex64, isNewerVersion, type EventTemplate, type NostrEvent } from './01.js'
+import { deletionTargets, DELETION_KIND } from './09.js'
+import { isExpired } from './40.js'
+import { parseJobOutcomeLabel, type JobOutcome, type JobOutcomeLabel } from './32.js'
+
+export const CONTACT_LIST_KIND = 3
+export const TRUSTED_ASSERTION_USER_KIND = 30382
+
+export interface ReputationParams {
+  /** A label this many seconds old counts half (whole seconds). */
+  halfLifeSeconds: number
+  /** Standing of the trust root's follows; the root itself stands at 1. */
+  followWeight: number
+  /** Standing of the follows of those follows. */
+  followOfFollowWeight: number
+  /** Verified msats at which a payment reaches half of its full effect. */
+  paymentHalfMsats: number
+  /** The most weight all labellers without a trust path may carry together, in one score. */
+  untrustedCap: number
+  /** Weight of the prior: how many full-weight labels it takes to move a score halfway. */
+  priorWeight: number
+  /** The score of an agent nobody has labelled. */
+  priorValue: number
+}
+
+export const DEFAULT_REPUTATION_PARAMS: Readonly<ReputationParams> = Object.freeze({
+  halfLifeSeconds: 90 * 86_400,
+  followWeight: 1,
+  followOfFollowWeight: 0.25,
+  paymentHalfMsats: 1_000_000,
+  untrustedCap: 1,
+  priorWeight: 2,
+  priorValue: 0.5,
+})
+
+/** Merges and checks parameters; throws RangeError naming the bad one. */
+export function resolveReputationParams(overrides: Partial<ReputationParams> = {}): ReputationParams {
+  const params = { ...DEFAULT_REPUTATION_PARAMS, ...overrides }
+  const need = (ok: boolean, name: keyof ReputationParams, what: string) => {
+    if (!ok) throw new RangeError(`reputation parameter ${name} must be ${what}, got ${params[name]}`)
+  }
+  need(Number.isSafeInteger(params.halfLifeSeconds) && params.halfLifeSeconds > 0, 'halfLifeSeconds', 'a positive whole number of seconds')
+  need(Number.isFinite(params.followWeight) && params.followWeight > 0 && params.followWeight <= 1, 'followWeight', 'in (0, 1]')
+  need(Number.isFinite(params.followOfFollowWeight) && params.followOfFollowWeight >= 0 && params.followOfFollowWeight <= params.followWeight, 'followOfFollowWeight', 'in [0, followWeight]')
+  need(Number.isSafeInteger(params.paymentHalfMsats) && params.paymentHalfMsats > 0, 'paymentHalfMsats', 'a positive whole number of msats')
+  need(Number.isFinite(params.untrustedCap) && params.untrustedCap >= 0, 'untrustedCap', 'a non-negative number')
+  need(Number.isFinite(params.priorWeight) && params.priorWeight > 0, 'priorWeight', 'a positive number')
+  need(Number.isFinite(params.priorValue) && params.priorValue >= 0 && params.priorValue <= 1, 'priorValue', 'in [0, 1]')
+  return params
+}
+
+// ---------------------------------------------------------------------------------------------
+// Web of trust
+
+export interface TrustGraph {
+  root?: string
+  /** pubkey → standing in (0, 1]; pubkeys absent have no trust path. */
+  standing: ReadonlyMap<string, number>
+}
+
+function followsIn(event: NostrEvent): string[] {
+  const follows: string[] = []
+  for (const tag of event.tags) if (tag[0] === 'p' && isHex64(tag[1])) follows.push(tag[1])
+  return follows
+}
+
+/**
+ * Standing from the trust root's newest contact list (kind 3): the root 1, its follows
+ * `followWeight`, their follows `followOfFollowWeight`. Pass the root's list and its follows' lists;
+ * others are ignored. Without a root nobody has standing.
+ */
+export function buildTrustGraph(root: string | undefined, contactLists: readonly NostrEvent[], overrides: Partial<ReputationParams> = {}): TrustGraph {
+  const params = resolveReputationParams(overrides)
+  const standing = new Map<string, number>()
+  if (root === undefined) return { standing }
+  if (!isHex64(root)) throw new TypeError('trust root must be a 64-character lowercase hex pubkey')
+  const newest = new Map<string, NostrEvent>()
+  for (const event of contactLists) {
+    if (event.kind !== CONTACT_LIST_KIND) continue
+    const known = newest.get(event.pubkey)
+    if (known === undefined || isNewerVersion(event, known)) newest.set(event.pubkey, event)
+  }
+  standing.set(root, 1)
+  const rootList = newest.get(root)
+  const direct = rootList ? followsIn(rootList) : []
+  for (const pubkey of direct) if (!standing.has(pubkey)) standing.set(pubkey, params.followWeight)
+  if (params.followOfFollowWeight > 0) {
+    for (const follow of direct) {
+      const list = newest.get(follow)
+      if (list) for (const pubkey of followsIn(list)) if (!standing.has(pubkey)) standing.set(pubkey, params.followOfFollowWeight)
+    }
+  }
+  return { root, standing }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Payments
+
+/**
+ * A payment the caller has verified: `payer` paid `recipient` `msats` for `job`. The hook for zap
+ * receipts (kind 9735) and paid invoices: whoever validates them (agents/lightning) passes the result
+ * here; nothing in a label's own `amount` tag is believed.
+ */
+export interface VerifiedPayment {
+  job: string
+  payer: string
+  recipient: string
+  msats: number
+}
+
+function paymentIndex(payments: readonly VerifiedPayment[]): Map<string, number> {
+  const paid = new Map<string, number>()
+  for (const p of payments) {
+    if (!isHex64(p.job) || !isHex64(p.payer) || !isHex64(p.recipient)) throw new TypeError('a verified payment needs hex job, payer and recipient')
+    if (!Number.isSafeInteger(p.msats) || p.msats < 0) throw new RangeError('a verified payment needs a whole, non-negative msats amount')
+    const key = `${p.job}:${p.payer}:${p.recipient}`
+    // Integer msats: the sum is exact whatever the order.
+    paid.set(key, (paid.get(key) ?? 0) + p.msats)
+  }
+  return paid
+}
+
+// ---------------------------------------------------------------------------------------------
+// Arithmetic
+
+const LN2 = 0.6931471805599453
+const SERIES_TERMS = 20
+
+/**
+ * 2^(−age/halfLife) from +, ×, ÷ only. Whole half-lives are exact halvings; the remaining fraction
+ * f ∈ [0, 1) goes through the Taylor series of e^(−f·ln 2), whose 20 terms leave an error below 1e−22.
+ */
+export function decayFactor(ageSeconds: number, halfLifeSeconds: number): number {
+  if (!Number.isSafeInteger(ageSeconds) || ageSeconds < 0) throw new RangeError('ageSeconds must be a non-negative whole number')
+  if (!Number.isSafeInteger(halfLifeSeconds) || halfLifeSeconds <= 0) throw new RangeError('halfLifeSeconds must be a positive whole number')
+  const remainder = ageSeconds % halfLifeSeconds
+  let halvings = (ageSeconds - remainder) / halfLifeSeconds
+  // Past ~1100 halvings even a subnormal is gone; stop rather than loop on ancient labels.
+  if (halvings > 1100) return 0
+  const t = -(remainder / halfLifeSeconds) * LN2
+  let factor = 1
+  for (let k = SERIES_TERMS; k >= 1; k--) factor = 1 + (t / k) * factor
+  while (halvings-- > 0) factor *= 0.5
+  return factor
+}
+
+/**
+ * What one label says, in [0, 1]. Quality q reads as (q + 3) / 8 — 1 → 0.5 … 5 → 1 — and a label
+ * without quality as 3. A late delivery is worth half; failures and faults nothing.
+ */
+export function outcomeValue(outcome: JobOutcome, quality: number | undefined): number {
+  const q = quality === undefined ? 0.75 : (quality + 3) / 8
+  if (outcome === 'success') return q
+  if (outcome === 'late') return q / 2
+  return 0
+}
+
+/** Share of a payment's full effect: msats / (msats + paymentHalfMsats), in [0, 1). */
+export function paymentFactor(msats: number, paymentHalfMsats: number): number {
+  return msats === 0 ? 0 : msats / (msats + paymentHalfMsats)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scores
+
+export interface ReputationScore {
+  /** In [0, 1]: the weighted mean of the counted labels' values and the prior. */
+  value: number
+  /** Decayed weight of labels from labellers with a trust path. */
+  trustedWeight: number
+  /** Decayed, payment-backed weight of labellers without one, after the cap. */
+  untrustedWeight: number
+  /** Labels counted in this score. */
+  labels: number
+}
+
+export interface LabelEvidence {
+  id: string
+  labeller: string
+  job?: string
+  kind?: number
+  outcome: JobOutcome
+  quality?: number
+  namespace: string
+  createdAt: number
+  /** The amount the label claims; informational. */
+  statedMsats?: number
+  /** Verified payments from the labeller to the agent for this job. */
+  paidMsats: number
+  /** Labeller's standing: 0 means no trust path, and the label counts only through payment. */
+  standing: number
+  decay: number
+  value: number
+  /** decay × standing × (1 + payment factor) with a trust path; decay × payment factor without, before the cap. */
+  weight: number
+}
+
+export interface IgnoredLabel {
+  id: string
+  reason: string
+}
+
+export interface ReputationReport {
+  agent: string
+  trustRoot?: string
+  now: number
+  params: ReputationParams
+  overall: ReputationScore
+  /** Per capability (job request kind), keys in ascending order; only labels naming a kind count here. */
+  byKind: Record<string, ReputationScore>
+  /** Counted labels, in the canonical order the sums ran in (labeller, then job). */
+  evidence: LabelEvidence[]
+  /** Labels left out, each with why; sorted by id. */
+  ignored: IgnoredLabel[]
+}
+
+export interface ReputationInput {
+  /** The agent being scored (hex pubkey). */
+  agent: string
+  /** Kind-1985 events (others are ignored with a reason); duplicates by id are fine. */
+  labels: readonly NostrEvent[]
+  trust: TrustGraph
+  payments?: readonly VerifiedPayment[]
+  /** Kind-5 deletion requests: a label its author deleted does not count. */
+  deletions?: readonly NostrEvent[]
+  /** Unix seconds. */
+  now: number
+  params?: Partial<ReputationParams>
+}
+
+interface Candidate {
+  label: JobOutcomeLabel
+  /** Who says what about which job: one label per key counts. */
+  key: string
+}
+
+const compareStrings = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
+
+/** Of two labels by one labeller for one job, the one that counts: ours over ai.wot, then newer, then lower id. */
+function supersedes(a: JobOutcomeLabel, b: JobOutcomeLabel): boolean {
+  if (a.namespace !== b.namespace) return a.namespace === 'timmy.dvm'
+  return isNewerVersion(a.event, b.event)
+}
+
+class ScoreSum {
+  trustedWeight = 0
+  trustedValue = 0
+  untrustedWeight = 0
+  untrustedValue = 0
+  labels = 0
+
+  add(evidence: LabelEvidence): void {
+    this.labels++
+    if (evidence.standing > 0) {
+      this.trustedWeight += evidence.weight
+      this.trustedValue += evidence.weight * evidence.value
+    } else {
+      this.untrustedWeight += evidence.weight
+      this.untrustedValue += evidence.weight * evidence.value
+    }
+  }
+
+  score(params: ReputationParams): ReputationScore {
+    const scale = this.untrustedWeight > params.untrustedCap ? params.untrustedCap / this.untrustedWeight : 1
+    const untrustedWeight = this.untrustedWeight * scale
+    const numerator = this.trustedValue + this.untrustedValue * scale + params.priorWeight * params.priorValue
+    const denominator = this.trustedWeight + untrustedWeight + params.priorWeight
+    // Rounding can push a mean of values ≤ 1 a hair above 1; clamp to the documented range.
+    return { value: Math.min(1, numerator / denominator), trustedWeight: this.trustedWeight, untrustedWeight, labels: this.labels }
+  }
+}
+
+/** Scores one agent overall and per capability, with the evidence behind each number. */
+export function computeReputation(input: ReputationInput): ReputationReport {
+  const { agent, labels, trust, payments = [], deletions = [], now } = input
+  if (!isHex64(agent)) throw new TypeError('agent must be a 64-character lowercase hex pubkey')
+  if (!Number.isSafeInteger(now) || now < 0) throw new TypeError('now must be unix seconds')
+  const params = resolveReputationParams(input.params)
+  const paid = paymentIndex(payments)
+  const deleted = new Set<string>()
+  for (const deletion of deletions) {
+    if (deletion.kind !== DELETION_KIND) continue
+    for (const id of deletionTargets(deletion).ids) deleted.add(`${deletion.pubkey}:${id}`)
+  }
+
+  const ignored: IgnoredLabel[] = []
+  const seen = new Set<string>()
+  const chosen = new Map<string, Candidate>()
+  for (const event of labels) {
+    if (seen.has(event.id)) continue
+    seen.add(event.id)
+    let label: JobOutcomeLabel
+    try {
+      label = parseJobOutcomeLabel(event)
+    } catch (err) {
+      ignored.push({ id: String(event.id), reason: (err as Error).message })
+      continue
+    }
+    if (label.agent !== agent) ignored.push({ id: label.id, reason: 'about another agent' })
+    else if (label.createdAt > now) ignored.push({ id: label.id, reason: 'dated after now' })
+    else if (isExpired(event, now)) ignored.push({ id: label.id, reason: 'expired (NIP-40)' })
+    else if (deleted.has(`${label.labeller}:${label.id}`)) ignored.push({ id: label.id, reason: 'deleted by its author (NIP-09)' })
+    else {
+      // A labeller's labels naming no job (ai.wot) collapse into one, like labels for one job.
+      const key = `${label.labeller}:${label.job ?? ''}`
+      const known = chosen.get(key)
+      if (known === undefined) chosen.set(key, { label, key })
+      else if (supersedes(label, known.label)) {
+        ignored.push({ id: known.label.id, reason: `superseded by ${label.id} (one label per labeller and job)` })
+        chosen.set(key, { label, key })
+      } else ignored.push({ id: label.id, reason: `superseded by ${known.label.id} (one label per labeller and job)` })
+    }
+  }
+
+  const candidates = [...chosen.values()].sort((a, b) => compareStrings(a.key, b.key))
+  const evidence: LabelEvidence[] = []
+  const overall = new ScoreSum()
+  const perKind = new Map<number, ScoreSum>()
+  for (const { label } of candidates) {
+    const standing = trust.standing.get(label.labeller) ?? 0
+    const paidMsats = label.job === undefined ? 0 : (paid.get(`${label.job}:${label.labeller}:${agent}`) ?? 0)
+    const payment = paymentFactor(paidMsats, params.paymentHalfMsats)
+    if (standing === 0 && payment === 0) {
+      ignored.push({ id: label.id, reason: 'no trust path and no verified payment' })
+      continue
+    }
+    const decay = decayFactor(now - label.createdAt, params.halfLifeSeconds)
+    const weight = standing > 0 ? decay * standing * (1 + payment) : decay * payment
+    const item: LabelEvidence = {
+      id: label.id,
+      labeller: label.labeller,
+      job: label.job,
+      kind: label.kind,
+      outcome: label.outcome,
+      quality: label.quality,
+      namespace: label.namespace,
+      createdAt: label.createdAt,
+      statedMsats: label.amountMsats,
+      paidMsats,
+      standing,
+      decay,
+      value: outcomeValue(label.outcome, label.quality),
+      weight,
+    }
+    evidence.push(item)
+    overall.add(item)
+    if (label.kind !== undefined) {
+      let sum = perKind.get(label.kind)
+      if (sum === undefined) perKind.set(label.kind, (sum = new ScoreSum()))
+      sum.add(item)
+    }
+  }
+
+  const byKind: Record<string, ReputationScore> = {}
+  for (const kind of [...perKind.keys()].sort((a, b) => a - b)) byKind[kind] = (perKind.get(kind) as ScoreSum).score(params)
+  ignored.sort((a, b) => compareStrings(a.id, b.id) || compareStrings(a.reason, b.reason))
+  return { agent, trustRoot: trust.root, now, params, overall: overall.score(params), byKind, evidence, ignored }
+}
+
+/**
+ * The most a score can move when labels from labellers without a trust path are added or removed,
+ * whatever their number and payments: untrustedCap / (trustedWeight + priorWeight + untrustedCap).
+ * Labels with neither a trust path nor a verified payment move it by exactly 0.
+ */
+export function sybilBound(score: Pick<ReputationScore, 'trustedWeight'>, overrides: Partial<ReputationParams> = {}): number {
+  const params = resolveReputationParams(overrides)
+  return params.untrustedCap / (score.trustedWeight + params.priorWeight + params.untrustedCap)
+}
+
+// ---------------------------------------------------------------------------------------------
+// For the market
+
+/** The score that matters for a job of `kind`: that capability's, or overall when it has no labels yet. */
+export function scoreFor(report: ReputationReport, kind?: number): ReputationScore {
+  return (kind !== undefined ? report.byKind[kind] : undefined) ?? report.overall
+}
+
+export interface MinimumReputation {
+  value: number
+  /** Also require this much evidence from labellers with a trust path (payment-backed strangers are capped). */
+  trustedWeight?: number
+}
+
+export function meetsMinimumReputation(score: ReputationScore, min: number | MinimumReputation): boolean {
+  const { value, trustedWeight = 0 } = typeof min === 'number' ? { value: min } : min
+  return score.value >= value && score.trustedWeight >= trustedWeight
+}
+
+/** Best first: higher value, then more trusted evidence, then more untrusted evidence. */
+export function compareReputation(a: ReputationScore, b: ReputationScore): number {
+  return b.value - a.value || b.trustedWeight - a.trustedWeight || b.untrustedWeight - a.untrustedWeight
+}
+
+/** pubkey → value, the map the auction breaks price ties with (nips/auction.ts). */
+export function reputationValues(reports: Iterable<ReputationReport>, kind?: number): Map<string, number> {
+  const values = new Map<string, number>()
+  for (const report of reports) values.set(report.agent, scoreFor(report, kind).value)
+  return values
+}
+
+/** The agent directory's order: best reputation first, unscored agents last, ties by pubkey. */
+export function sortAgentDirectory<T extends { pubkey: string }>(agents: readonly T[], scores: ReadonlyMap<string, ReputationScore>): T[] {
+  return [...agents].sort((a, b) => {
+    const sa = scores.get(a.pubkey)
+    const sb = scores.get(b.pubkey)
+    if (sa && sb) return compareReputation(sa, sb) || compareStrings(a.pubkey, b.pubkey)
+    if (sa || sb) return sa ? -1 : 1
+    return compareStrings(a.pubkey, b.pubkey)
+  })
+}
+
+/**
+ * A NIP-85 trusted assertion (kind 30382) publishing a score as `rank` 0–100, for clients that read
+ * those. NIP-85 wants one service key per algorithm and per trust root: the caller picks the key.
+ */
+export function buildTrustedAssertion({ agent, score, createdAt }: { agent: string; score: ReputationScore; createdAt: number }): EventTemplate {
+  if (!isHex64(agent)) throw new TypeError('agent must be a 64-character lowercase hex pubkey')
+  if (!Number.isSafeInteger(createdAt) || createdAt < 0) throw new TypeError('createdAt must be unix seconds')
+  return { kind: TRUSTED_ASSERTION_USER_KIND, created_at: createdAt, tags: [['d', agent], ['rank', String(Math.round(score.value * 100))]], content: '' }
+}
