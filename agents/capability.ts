@@ -62,6 +62,18 @@ export function inputText(input: JobInput): string | undefined {
   return input.type === 'text' ? input.value : undefined
 }
 
+/** The text of all inputs, in request order, separated by blank lines; throws for an input without text. */
+export function inputsText(inputs: JobInput[]): string {
+  if (inputs.length === 0) throw new Error('no input: give the text to work on in an i tag')
+  return inputs
+    .map((input, i) => {
+      const text = inputText(input)
+      if (text === undefined) throw new Error(`input ${i + 1} (${input.type}) has no text`)
+      return text
+    })
+    .join('\n\n')
+}
+
 /** The `nip90Params` of a NIP-89 announcement for these parameters. */
 export function announcedParams(params: ParamSpec[]): Record<string, Nip90ParamInfo> {
   return Object.fromEntries(

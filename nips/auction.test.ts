@@ -409,6 +409,30 @@ describe('computeOutcome: adversarial events', () => {
     expect(blind.winner).toBeNull()
   })
 
+  it('takes encrypted openings decrypted on arrival, and still checks them against the commitment', () => {
+    const { event, request } = openAuction()
+    const a = commit(request, bob, 30_000, T0 + 10)
+    const b = commit(request, carol, 20_000, T0 + 20)
+    const [ra, rb] = [reveal(a, REVEAL_AT, { encrypted: true }), reveal(b, REVEAL_AT, { encrypted: true })]
+    const decryptedOnArrival = new Map([
+      [ra.id, { priceMsats: 30_000, nonce: a.nonce }],
+      [rb.id, { priceMsats: 1_000, nonce: b.nonce }],
+    ])
+    const outcome = computeOutcome({
+      request: event,
+      commits: [a.commit, b.commit],
+      reveals: [ra, rb],
+      openEncrypted: (r) => {
+        const opening = decryptedOnArrival.get(r.id)
+        if (!opening) throw new Error('not decrypted')
+        return opening
+      },
+    })
+    expect(statusOf(outcome, ra)).toBe('opened')
+    expect(statusOf(outcome, rb)).toBe('invalid')
+    expect(outcome.winner?.bidder).toBe(bob.pk)
+  })
+
   it('ignores forged, foreign and malformed events without listing them', () => {
     const { event, request } = openAuction()
     const other = openAuction({ reserve: RESERVE + 1 })

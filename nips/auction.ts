@@ -554,21 +554,27 @@ export interface ComputeOutcomeOptions {
   reveals: readonly NostrEvent[]
   /** pubkey → score; a higher score wins a price tie. Missing pubkeys score 0. */
   reputation?: ReadonlyMap<string, number>
-  /** Needed to read reveals encrypted to the auctioneer; without it they count as invalid. */
+  /** Needed to read reveals encrypted to the auctioneer; without it (or openEncrypted) they count as invalid. */
   auctioneerSecret?: Uint8Array
+  /**
+   * Reads an encrypted reveal's opening instead of decrypting it here: each decryption costs an ECDH, so a
+   * runtime decrypts reveals as they arrive and hands the openings in. Throws when it has none. Every
+   * opening is still checked against its commitment.
+   */
+  openEncrypted?: (reveal: AuctionReveal) => BidOpening
   /** Signature check for every commit and reveal (default: nips/01 verifyEvent). */
   verify?: VerifyEvent
 }
 
 /** Closes an auction: applies the rules of nips/auction.md to the events the auctioneer has. */
 export function computeOutcome(options: ComputeOutcomeOptions): Outcome {
-  const { auctioneerSecret } = options
+  const { auctioneerSecret, openEncrypted } = options
   return close({
     request: parseAuctionRequest(options.request),
     commits: options.commits,
     reveals: options.reveals,
     reputation: reputationMap(options.reputation),
-    open: (reveal) => openReveal(reveal, auctioneerSecret),
+    open: (reveal) => (reveal.opening || !openEncrypted ? openReveal(reveal, auctioneerSecret) : openEncrypted(reveal)),
     verify: options.verify ?? verifyEvent,
   })
 }

@@ -53,8 +53,17 @@ export function registerRelayCommands(program: Command): void {
     .option('--db <path>', 'SQLite event store [default: $TIMMY_HOME/relay.sqlite, TIMMY_HOME defaults to ./.timmy]')
     .option('--config <file>', 'JSON file overriding relay limits and policies (see relay/config.ts)')
     .option('--strfry-plugin', 'read strfry write-policy requests (JSONL) on stdin and answer on stdout')
-    .action(async (options: RelayCommandOptions) => {
-      const config = loadConfig(options.config)
+    .action(async (options: RelayCommandOptions, command: Command) => {
+      // Problems a user can fix get one line, not a stack trace.
+      const fail = (err: unknown): never => command.error(`error: ${err instanceof Error ? err.message : String(err)}`)
+      let config: RelayConfig
+      let port: number
+      try {
+        config = loadConfig(options.config)
+        port = options.port ?? defaultPort()
+      } catch (err) {
+        fail(err)
+      }
       if (options.strfryPlugin) {
         // stdout carries the plugin protocol; logs go to stderr, which strfry copies into its own log.
         const log = pino({ name: 'timmy-strfry-plugin' }, pino.destination(2))
@@ -67,7 +76,7 @@ export function registerRelayCommands(program: Command): void {
       const log = pino({ name: 'timmy-relay' })
       const dbPath = options.db ?? join(process.env.TIMMY_HOME || './.timmy', 'relay.sqlite')
       mkdirSync(dirname(dbPath), { recursive: true })
-      const starting = startRelay({ host: options.host, port: options.port ?? defaultPort(), dbPath, config, log: log.child({ db: dbPath }) })
+      const starting = startRelay({ host: options.host, port, dbPath, config, log: log.child({ db: dbPath }) })
       // Installed before the relay announces itself, so a signal right after "listening" still closes it cleanly.
       let stopping = false
       const stop = (signal: NodeJS.Signals) => {
@@ -86,6 +95,6 @@ export function registerRelayCommands(program: Command): void {
       }
       process.once('SIGINT', stop)
       process.once('SIGTERM', stop)
-      await starting
+      await starting.catch((err: unknown) => fail(`cannot start the relay: ${err instanceof Error ? err.message : String(err)}`))
     })
 }

@@ -1,8 +1,8 @@
 // Kind 5001 summarization, extractive: TextRank (Mihalcea & Tarau 2004). Sentences are the nodes of
 // a graph weighted by word overlap, PageRank ranks them, and the best ones are returned in their
 // original order. No model and no randomness: the same text always gives the same summary.
-import type { Capability, JobContext, JobInput, JobOutput } from '../capability.js'
-import { inputText } from '../capability.js'
+import type { Capability, JobContext, JobOutput } from '../capability.js'
+import { inputsText } from '../capability.js'
 
 const DAMPING = 0.85
 const MAX_ITERATIONS = 100
@@ -145,17 +145,6 @@ export function parseSummaryLength(params: Record<string, string[]>): { length: 
   return { length: { sentences: count }, paragraphs: unit.startsWith('paragraph') }
 }
 
-export function jobText(inputs: JobInput[]): string {
-  if (inputs.length === 0) throw new Error('no input: give the text to work on in an i tag')
-  return inputs
-    .map((input, i) => {
-      const text = inputText(input)
-      if (text === undefined) throw new Error(`input ${i + 1} (${input.type}) has no text`)
-      return text
-    })
-    .join('\n\n')
-}
-
 export interface SummarizeOptions {
   /** Asking price per job, in millisats. */
   priceMsats?: number
@@ -176,7 +165,7 @@ export function createSummarizeCapability(options: SummarizeOptions = {}): Capab
     availability: async () => ({ ok: true }),
     async run(ctx: JobContext): Promise<JobOutput> {
       const { length, paragraphs } = parseSummaryLength(ctx.params)
-      const text = jobText(ctx.inputs)
+      const text = inputsText(ctx.inputs)
       const summary = summarizeText(text, length)
       if (summary.length === 0) throw new Error('the input has no sentences to summarize')
       return { content: summary.join(paragraphs ? '\n\n' : ' '), mimeType: 'text/plain' }

@@ -8,6 +8,7 @@ import { loadEventCrypto, type EventCrypto } from '../../agents/crypto.js'
 import { JobLog } from '../../agents/joblog.js'
 import { RelayPool } from '../../agents/pool.js'
 import { Agent, type AgentOptions } from '../../agents/runtime.js'
+import type { JobState, JobStatus } from '../../agents/state.js'
 
 export async function startTestRelay(): Promise<RunningRelay> {
   return startRelay({ port: 0, dbPath: ':memory:', config: { verifierThreads: 0 } })
@@ -124,13 +125,14 @@ export function statusOf(feedback: NostrEvent): string | undefined {
   return feedback.tags.find((t) => t[0] === 'status')?.[1]
 }
 
-/** Waits until the agent's job reaches a status (via its job log), or fails after the timeout. */
-export function waitForJob(agent: Agent, jobLog: JobLog, jobId: string, status: string, timeoutMs = 10_000): Promise<void> {
-  if (jobLog.state(jobId)?.status === status) return Promise.resolve()
+/** Waits until the agent's job reaches a status (or satisfies a predicate), or fails after the timeout. */
+export function waitForJob(agent: Agent, jobLog: JobLog, jobId: string, wanted: JobStatus | ((state: JobState) => boolean), timeoutMs = 10_000): Promise<void> {
+  const matches = (state: JobState | undefined) => state !== undefined && (typeof wanted === 'string' ? state.status === wanted : wanted(state))
+  if (matches(jobLog.state(jobId))) return Promise.resolve()
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => (off(), reject(new Error(`job ${jobId} did not reach ${status}; it is ${jobLog.state(jobId)?.status}`))), timeoutMs)
+    const timer = setTimeout(() => (off(), reject(new Error(`job ${jobId} did not get there; it is ${jobLog.state(jobId)?.status}`))), timeoutMs)
     const off = agent.onJob((state) => {
-      if (state.id !== jobId || state.status !== status) return
+      if (state.id !== jobId || !matches(state)) return
       clearTimeout(timer)
       off()
       resolve()

@@ -3,6 +3,7 @@
 //   node relay-child.js <dbPath> [preload.jsonl]
 // Pre-loads the JSONL events straight into the store (no signature checks, like `strfry import --no-verify`),
 // starts the relay on an ephemeral loopback port, prints one JSON line {url, preloadMs}, and closes on SIGTERM.
+// BENCH_RELAY_CONFIG='{"verifierThreads":2}' merges config overrides over the benchmark's (to measure a change).
 import { readFileSync } from 'node:fs'
 import type { NostrEvent } from '../../nips/01.js'
 import type { RelayConfig } from '../../relay/config.js'
@@ -16,6 +17,7 @@ const BENCH_RELAY_CONFIG: Partial<RelayConfig> = {
   eventRatePerIp: UNLIMITED,
   eventRatePerPubkey: UNLIMITED,
   reqRatePerConnection: UNLIMITED,
+  ...(JSON.parse(process.env.BENCH_RELAY_CONFIG ?? '{}') as Partial<RelayConfig>),
 }
 
 const PRELOAD_BATCH = 5000

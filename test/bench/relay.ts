@@ -39,7 +39,9 @@ export const relaySections: BenchSection[] = [
 function relaysOrExplain(ctx: BenchContext): { relays: BenchRelay[]; notes: string[] } {
   const { relays, missing } = benchRelays()
   for (const reason of missing) ctx.log(`relay: not measured: ${reason}`)
-  return { relays, notes: missing.map((reason) => `- Not measured: ${reason}.`) }
+  const notes = missing.map((reason) => `- Not measured: ${reason}.`)
+  if (process.env.BENCH_RELAY_CONFIG) notes.push(`- Our relay ran with config overrides BENCH_RELAY_CONFIG=${process.env.BENCH_RELAY_CONFIG}.`)
+  return { relays, notes }
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ export const DEFAULT_OPENAI_URL = 'https://api.openai.com/v1'
 
 export const NO_BACKEND_REASON =
   'no LLM backend configured: set TIMMY_LLM_BACKEND=ollama|openai|llama-cpp, with TIMMY_LLM_MODEL (ollama, openai), ' +
-  'TIMMY_LLM_URL (optional), TIMMY_LLM_API_KEY (openai, if the server needs one) or TIMMY_LLM_GGUF (llama-cpp)'
+  'TIMMY_LLM_URL (optional), TIMMY_LLM_API_KEY (openai, if the server needs one) or TIMMY_LLM_GGUF and TIMMY_LLM_THREADS (llama-cpp)'
 
 const httpUrl = z
   .string()
@@ -23,7 +23,12 @@ const llmConfigSchema = z.discriminatedUnion('backend', [
   z.object({ backend: z.literal('none') }),
   z.object({ backend: z.literal('ollama'), url: httpUrl.default(DEFAULT_OLLAMA_URL), model }),
   z.object({ backend: z.literal('openai'), url: httpUrl.default(DEFAULT_OPENAI_URL), model, apiKey: z.string().min(1).optional() }),
-  z.object({ backend: z.literal('llama-cpp'), gguf: z.string({ error: 'is required: the path of a .gguf model file' }).min(1), model: model.optional() }),
+  z.object({
+    backend: z.literal('llama-cpp'),
+    gguf: z.string({ error: 'is required: the path of a .gguf model file' }).min(1),
+    model: model.optional(),
+    threads: z.coerce.number().int('must be a whole number').positive('must be a positive number of CPU threads').optional(),
+  }),
 ])
 
 export type LlmConfig = z.infer<typeof llmConfigSchema>
@@ -34,6 +39,7 @@ const ENV_NAMES: Record<string, string> = {
   model: 'TIMMY_LLM_MODEL',
   apiKey: 'TIMMY_LLM_API_KEY',
   gguf: 'TIMMY_LLM_GGUF',
+  threads: 'TIMMY_LLM_THREADS',
 }
 
 /** Reads TIMMY_LLM_*; throws one error naming every bad or missing variable. */
@@ -49,6 +55,7 @@ export function parseLlmConfig(env: Record<string, string | undefined>): LlmConf
     model: value('TIMMY_LLM_MODEL'),
     apiKey: value('TIMMY_LLM_API_KEY'),
     gguf: value('TIMMY_LLM_GGUF'),
+    threads: value('TIMMY_LLM_THREADS'),
   })
   if (!result.success) {
     const problems = result.error.issues.map((issue) => `${ENV_NAMES[String(issue.path[0])] ?? String(issue.path[0])} ${issue.message}`)

@@ -18,7 +18,7 @@ export function createLlmBackend(config: LlmConfig, deps: { fetch?: Fetch } = {}
       backend = createOpenAiBackend({ url: config.url, model: config.model, apiKey: config.apiKey, fetch: deps.fetch })
       break
     case 'llama-cpp':
-      backend = createLlamaCppBackend({ gguf: config.gguf, model: config.model })
+      backend = createLlamaCppBackend({ gguf: config.gguf, model: config.model, threads: config.threads })
       break
   }
   return { backend }

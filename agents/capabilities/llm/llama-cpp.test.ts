@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { JobContext } from '../../capability.js'
 import { ggufFileProblem, createLlamaCppBackend } from './llama-cpp.js'
-import { createTextGenerationCapability } from './text.js'
+import { builtinCapabilities } from '../index.js'
 
 // ---- A minimal GGUF v3 writer: enough for llama.cpp to load a tiny llama-architecture model. ----
 
@@ -188,6 +188,12 @@ export function tinyLlamaGguf(): Buffer {
 
 // ---- tests ----
 
+// node-llama-cpp is an optional dependency: an install without optional packages skips the model test.
+const nodeLlamaCppMissing = await import('node-llama-cpp').then(
+  () => false,
+  () => true,
+)
+
 const dir = mkdtempSync(join(tmpdir(), 'timmy-gguf-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
@@ -216,22 +222,23 @@ describe('llama.cpp backend: files it cannot use', () => {
     await expect(backend.chat([{ role: 'user', content: 'hi' }], { maxTokens: 4 }, new AbortController().signal)).rejects.toThrow('not a GGUF model file')
   })
 
-  it('reports a GGUF file llama.cpp cannot load', async () => {
+  it.skipIf(nodeLlamaCppMissing)('reports a GGUF file llama.cpp cannot load', async () => {
     const truncated = join(dir, 'truncated.gguf')
     writeFileSync(truncated, tinyLlamaGguf().subarray(0, 2000))
-    const availability = await createLlamaCppBackend({ gguf: truncated }).availability()
+    const availability = await createLlamaCppBackend({ gguf: truncated, threads: 1 }).availability()
     expect(availability.ok).toBe(false)
     expect(!availability.ok && availability.reason).toMatch(new RegExp(`^llama\\.cpp could not load ${truncated.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`))
   })
 })
 
-describe('llama.cpp backend: a tiny generated model', () => {
-  it('loads the model and generates tokens from its vocabulary', async () => {
+describe.skipIf(nodeLlamaCppMissing)('llama.cpp backend: a tiny generated model (skipped when node-llama-cpp is not installed)', () => {
+  it('loads the model named by TIMMY_LLM_GGUF and generates tokens from its vocabulary', async () => {
     const path = join(dir, 'tiny-llama.gguf')
     writeFileSync(path, tinyLlamaGguf())
-    const backend = createLlamaCppBackend({ gguf: path, model: 'tiny' })
-    expect(await backend.availability()).toEqual({ ok: true })
-    const generation = createTextGenerationCapability({ backend })
+    const capabilities = builtinCapabilities({ env: { TIMMY_LLM_BACKEND: 'llama-cpp', TIMMY_LLM_GGUF: path, TIMMY_LLM_THREADS: '1' } })
+    const generation = capabilities.find((c) => c.id === 'text-generation')!
+    expect(await generation.availability()).toEqual({ ok: true })
+    expect(generation.about).toContain('Model: tiny-llama.')
     const output = await generation.run(ctx('Say hello', { max_tokens: ['6'], temperature: ['0'] }))
     const words = output.content.trim().split(/\s+/)
     expect(words.length).toBeGreaterThan(0)

@@ -22,7 +22,7 @@ interface LlamaChatSession {
   prompt(text: string, options: Record<string, unknown>): Promise<string>
 }
 interface NodeLlamaCpp {
-  getLlama(options: { build: 'never'; progressLogs: boolean; logLevel: string }): Promise<{ loadModel(options: { modelPath: string }): Promise<LlamaModel> }>
+  getLlama(options: { build: 'never'; progressLogs: boolean; logLevel: string; maxThreads?: number }): Promise<{ loadModel(options: { modelPath: string }): Promise<LlamaModel> }>
   LlamaChatSession: new (options: { contextSequence: LlamaContextSequence; systemPrompt?: string }) => LlamaChatSession
 }
 
@@ -58,7 +58,12 @@ export async function ggufFileProblem(path: string): Promise<string | null> {
   }
 }
 
-export function createLlamaCppBackend(options: { gguf: string; model?: string }): LlmBackend {
+export function createLlamaCppBackend(options: {
+  gguf: string
+  model?: string
+  /** CPU threads for llama.cpp; its default uses every core, which crawls on a machine shared with other work. */
+  threads?: number
+}): LlmBackend {
   let loading: Promise<{ module: NodeLlamaCpp; model: LlamaModel }> | undefined
   const load = () =>
     (loading ??= (async () => {
@@ -66,7 +71,7 @@ export function createLlamaCppBackend(options: { gguf: string; model?: string })
       if (problem) throw new Error(problem)
       const module = await importNodeLlamaCpp()
       // build: 'never' — compiling llama.cpp would download its sources; use the prebuilt binaries or fail.
-      const llama = await module.getLlama({ build: 'never', progressLogs: false, logLevel: 'error' })
+      const llama = await module.getLlama({ build: 'never', progressLogs: false, logLevel: 'error', ...(options.threads ? { maxThreads: options.threads } : {}) })
       try {
         return { module, model: await llama.loadModel({ modelPath: options.gguf }) }
       } catch (err) {

@@ -188,6 +188,12 @@ describe('LLM configuration', () => {
       apiKey: 'k',
     })
     expect(parseLlmConfig({ TIMMY_LLM_BACKEND: 'llama-cpp', TIMMY_LLM_GGUF: 'models/tiny.gguf' })).toEqual({ backend: 'llama-cpp', gguf: 'models/tiny.gguf' })
+    expect(parseLlmConfig({ TIMMY_LLM_BACKEND: 'llama-cpp', TIMMY_LLM_GGUF: 'm.gguf', TIMMY_LLM_MODEL: 'phi', TIMMY_LLM_THREADS: '4' })).toEqual({
+      backend: 'llama-cpp',
+      gguf: 'm.gguf',
+      model: 'phi',
+      threads: 4,
+    })
   })
 
   it.each([
@@ -196,6 +202,7 @@ describe('LLM configuration', () => {
     [{ TIMMY_LLM_BACKEND: 'ollama', TIMMY_LLM_MODEL: 'x', TIMMY_LLM_URL: 'ftp://host' }, 'TIMMY_LLM_URL must be an http or https URL'],
     [{ TIMMY_LLM_BACKEND: 'ollama', TIMMY_LLM_MODEL: 'x', TIMMY_LLM_URL: 'localhost' }, 'TIMMY_LLM_URL must be an absolute URL'],
     [{ TIMMY_LLM_BACKEND: 'llama-cpp' }, 'TIMMY_LLM_GGUF is required'],
+    [{ TIMMY_LLM_BACKEND: 'llama-cpp', TIMMY_LLM_GGUF: 'm.gguf', TIMMY_LLM_THREADS: '0' }, 'TIMMY_LLM_THREADS must be a positive number of CPU threads'],
   ])('rejects %j', (env, reason) => {
     expect(() => parseLlmConfig(env)).toThrow(reason)
     expect(() => builtinCapabilities({ env })).toThrow(reason)

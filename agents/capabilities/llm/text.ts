@@ -1,6 +1,6 @@
 // Kind 5050 text generation and kind 5002 translation, on whichever LLM backend is configured.
 import type { Availability, Capability, JobContext, JobInput, JobOutput, ParamSpec } from '../../capability.js'
-import { jobText } from '../summarize.js'
+import { inputsText } from '../../capability.js'
 import type { GenerationOptions, LlmBackend } from './backend.js'
 
 const DEFAULT_MAX_TOKENS = 512
@@ -110,7 +110,7 @@ export function createTextGenerationCapability(source: BackendOrReason, pricing:
       async run(backend, ctx) {
         checkModel(ctx.params, backend)
         const options = parseGenerationParams(ctx.params)
-        const prompt = jobText(ctx.inputs)
+        const prompt = inputsText(ctx.inputs)
         const content = await backend.chat([{ role: 'user', content: prompt }], options, ctx.signal)
         return { content, mimeType: ctx.output === 'text/markdown' ? 'text/markdown' : 'text/plain' }
       },
@@ -149,7 +149,7 @@ export function createTranslationCapability(source: BackendOrReason, pricing: Ll
         const language = ctx.params.language?.[0]
         if (language === undefined) throw new Error('the language param is required, e.g. ["param", "language", "es"]')
         const target = languageName(language)
-        const text = jobText(ctx.inputs)
+        const text = inputsText(ctx.inputs)
         const instructions =
           `Translate the text the user sends into ${target}. Keep its meaning, tone and formatting: line breaks, Markdown, ` +
           'links, nostr: references and hashtags stay as they are. Reply with the translation only, without notes or quotes.'

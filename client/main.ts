@@ -1,0 +1,2 @@
+// The browser entry point: index.html loads this module through its import map.
+import './app.js'

@@ -1,0 +1,351 @@
+// One job: its request, a live timeline of the agents' feedback (processing, payment-required with
+// a pay button, partial, error, success) and each result shown by what it is. Also the job list.
+import { css, html, LitElement, nothing, type PropertyValues } from 'lit'
+import type { NostrEvent } from '../../nips/01.js'
+import type { JobFeedback, JobResult } from '../../nips/90.js'
+import { classifyResult, formatAge, formatMsats, kindName, shortNpub } from '../format.js'
+import { displayName, jobPhase, type JobEntry } from '../model.js'
+import type { Subscription } from '../relay-pool.js'
+import type { Services } from '../services.js'
+import { sharedStyles } from './styles.js'
+
+interface WebLN {
+  enable(): Promise<void>
+  sendPayment(invoice: string): Promise<{ preimage: string }>
+}
+
+const STATUS_TEXT: Record<string, string> = {
+  posted: 'waiting for an agent',
+  processing: 'processing',
+  'payment-required': 'payment required',
+  partial: 'partial result',
+  error: 'error',
+  success: 'done',
+}
+
+type Payment = { state: 'paying' } | { state: 'paid'; preimage: string } | { state: 'failed'; reason: string }
+
+export class JobView extends LitElement {
+  static override properties = {
+    services: { attribute: false },
+    version: { type: Number },
+    jobId: { type: String },
+    plaintext: { state: true },
+    payments: { state: true },
+  }
+
+  declare services: Services
+  declare version: number
+  declare jobId: string
+  /** Decrypted contents by event id (encrypted requests and their answers). */
+  declare plaintext: Map<string, string>
+  declare payments: Map<string, Payment>
+
+  private sub: Subscription | undefined
+  private readonly decrypting = new Set<string>()
+
+  static override styles = [
+    sharedStyles,
+    css`
+      .request dl {
+        display: grid;
+        grid-template-columns: auto 1fr;
+        gap: 0.25rem 1rem;
+      }
+      dt {
+        color: var(--muted);
+      }
+      dd {
+        margin: 0;
+      }
+      ol.timeline {
+        list-style: none;
+        padding: 0;
+        margin: 1rem 0;
+        border-left: 3px solid var(--border);
+      }
+      ol.timeline li {
+        padding: 0.4rem 0 0.6rem 1rem;
+        position: relative;
+      }
+      ol.timeline li::before {
+        content: '';
+        position: absolute;
+        left: -8px;
+        top: 0.8rem;
+        width: 13px;
+        height: 13px;
+        border-radius: 50%;
+        background: var(--surface);
+        border: 2px solid var(--accent);
+      }
+      .when {
+        color: var(--muted);
+        font-size: 0.85rem;
+      }
+      .result {
+        margin-top: 1rem;
+      }
+      .result pre,
+      .text {
+        white-space: pre-wrap;
+        overflow-wrap: anywhere;
+        background: var(--bg);
+        border: 1px solid var(--border);
+        border-radius: 6px;
+        padding: 0.75rem;
+        max-height: 32rem;
+        overflow: auto;
+        margin: 0.5rem 0 0;
+      }
+      .result img,
+      .result video {
+        max-width: 100%;
+        border-radius: 6px;
+      }
+      .result audio {
+        width: 100%;
+      }
+      .invoice {
+        max-width: 100%;
+      }
+      table {
+        border-collapse: collapse;
+        width: 100%;
+      }
+      th,
+      td {
+        text-align: left;
+        padding: 0.45rem 0.5rem;
+        border-bottom: 1px solid var(--border);
+      }
+    `,
+  ]
+
+  constructor() {
+    super()
+    this.version = 0
+    this.jobId = ''
+    this.plaintext = new Map()
+    this.payments = new Map()
+  }
+
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    // The pool keeps the subscription across relay changes: only a new job needs a new one.
+    if (changed.has('jobId') || !this.sub) {
+      this.sub?.close()
+      this.sub = this.jobId ? this.services.watch([{ ids: [this.jobId] }, { '#e': [this.jobId] }]) : undefined
+    }
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback()
+    this.sub?.close()
+    this.sub = undefined
+  }
+
+  protected override updated(): void {
+    const job = this.services.model.jobs.get(this.jobId)
+    if (job) this.decryptAll(job)
+  }
+
+  /** Encrypted parts are readable by the requester only: ask their signer, once per event. */
+  private decryptAll(job: JobEntry): void {
+    const { signer } = this.services
+    if (!signer?.canEncrypt || signer.pubkey !== job.request.pubkey) return
+    const peerOf = (event: NostrEvent) => (event.pubkey === job.request.pubkey ? job.request.targets[0] : event.pubkey)
+    const encrypted = [job.request.event, ...job.feedback.map((f) => f.event), ...job.results.map((r) => r.event)].filter((e) => e.tags.some((t) => t[0] === 'encrypted') && e.content)
+    for (const event of encrypted) {
+      const peer = peerOf(event)
+      if (!peer || this.plaintext.has(event.id) || this.decrypting.has(event.id)) continue
+      this.decrypting.add(event.id)
+      signer
+        .nip44Decrypt(peer, event.content)
+        .then((text) => (this.plaintext = new Map(this.plaintext).set(event.id, text)))
+        .catch((err: Error) => (this.plaintext = new Map(this.plaintext).set(event.id, `⚠ could not decrypt: ${err.message}`)))
+    }
+  }
+
+  private contentOf(event: NostrEvent): string {
+    return this.plaintext.get(event.id) ?? (event.tags.some((t) => t[0] === 'encrypted') ? '🔒 encrypted' : event.content)
+  }
+
+  private async pay(feedback: JobFeedback): Promise<void> {
+    const webln = (globalThis as { webln?: WebLN }).webln
+    if (!webln || !feedback.bolt11) return
+    this.payments = new Map(this.payments).set(feedback.id, { state: 'paying' })
+    try {
+      await webln.enable()
+      const { preimage } = await webln.sendPayment(feedback.bolt11)
+      this.payments = new Map(this.payments).set(feedback.id, { state: 'paid', preimage })
+    } catch (err) {
+      this.payments = new Map(this.payments).set(feedback.id, { state: 'failed', reason: (err as Error).message })
+    }
+  }
+
+  private payment(feedback: JobFeedback) {
+    if (feedback.amountMsats === undefined) return nothing
+    const amount = formatMsats(feedback.amountMsats)
+    if (!feedback.bolt11) return html`<p>Asks for ${amount}. <span class="hint">No invoice attached: the agent expects a zap.</span></p>`
+    const state = this.payments.get(feedback.id)
+    const hasWebln = (globalThis as { webln?: WebLN }).webln !== undefined
+    return html`<div>
+      <p>Asks for <strong>${amount}</strong>.</p>
+      ${hasWebln
+        ? html`<button class="primary" @click=${() => this.pay(feedback)} ?disabled=${state?.state === 'paying' || state?.state === 'paid'}>
+            ${state?.state === 'paying' ? 'Paying…' : state?.state === 'paid' ? 'Paid' : `Pay ${amount}`}
+          </button>`
+        : html`<p class="hint">No WebLN wallet in this browser: pay the invoice with any Lightning wallet.</p>`}
+      <a class="button" href="lightning:${feedback.bolt11}">Open in wallet</a>
+      <button @click=${() => navigator.clipboard?.writeText(feedback.bolt11!)}>Copy invoice</button>
+      <p class="mono invoice">${feedback.bolt11}</p>
+      ${state?.state === 'failed' ? html`<p class="notice error" role="alert">Payment failed: ${state.reason}</p>` : nothing}
+      ${state?.state === 'paid' ? html`<p role="status">Paid. Preimage <span class="mono">${state.preimage}</span></p>` : nothing}
+    </div>`
+  }
+
+  private feedbackItem(feedback: JobFeedback) {
+    const { model, now } = this.services
+    const agent = displayName(feedback.pubkey, model.profileOf(feedback.pubkey))
+    const content = feedback.content ? this.contentOf(feedback.event) : ''
+    return html`<li data-testid="feedback" data-status=${feedback.status}>
+      <div class="row"><span class="badge ${feedback.status}">${STATUS_TEXT[feedback.status]}</span> <strong>${agent}</strong>
+        <span class="when">${formatAge(now() - feedback.event.created_at)}</span></div>
+      ${feedback.extraInfo ? html`<p>${feedback.extraInfo}</p>` : nothing}
+      ${feedback.status === 'payment-required' ? this.payment(feedback) : nothing}
+      ${content ? html`<div class="text">${content}</div>` : nothing}
+    </li>`
+  }
+
+  private renderResult(job: JobEntry, result: JobResult) {
+    const { model } = this.services
+    const content = this.contentOf(result.event)
+    const shape = classifyResult(content, job.request.output)
+    const agent = displayName(result.pubkey, model.profileOf(result.pubkey))
+    let body
+    switch (shape.type) {
+      case 'audio':
+        body = html`<audio controls preload="none" src=${shape.src}>Your browser cannot play this audio: <a href=${shape.src}>download it</a>.</audio>`
+        break
+      case 'image':
+        body = html`<img src=${shape.src} alt="Image result from ${agent}" referrerpolicy="no-referrer" />`
+        break
+      case 'video':
+        body = html`<video controls preload="metadata" src=${shape.src}></video>`
+        break
+      case 'link':
+        body = html`<p><a href=${shape.href} rel="noopener noreferrer" target="_blank">${shape.href}</a></p>`
+        break
+      case 'json':
+        body = html`<pre aria-label="JSON result">${shape.text}</pre>`
+        break
+      default:
+        body = html`<div class="text" data-testid="result-text">${shape.text}</div>`
+    }
+    return html`<section class="card result" data-testid="result" aria-labelledby="result-${result.id}">
+      <h3 id="result-${result.id}">Result from ${agent}</h3>
+      ${result.amountMsats ? html`<p class="hint">Charged ${formatMsats(result.amountMsats)}${result.bolt11 ? ' (invoice attached)' : ''}</p>` : nothing}
+      ${body}
+    </section>`
+  }
+
+  override render() {
+    const { model, now } = this.services
+    const job = model.jobs.get(this.jobId)
+    if (!job) return html`<h2>Job</h2><p class="empty" role="status">Looking for job <span class="mono">${this.jobId.slice(0, 16)}…</span> on your relays…</p>`
+    const phase = jobPhase(job)
+    const request = job.request
+    const requestText = request.encrypted ? this.contentOf(request.event) : request.inputs.map((i) => `${i.type === 'text' ? '' : `[${i.type}] `}${i.value}`).join('\n')
+    const latest = job.feedback.at(-1)
+    const isAuction = request.params.auction !== undefined
+    return html`
+      <h2>${kindName(request.kind)} job</h2>
+      <p role="status" aria-live="polite" data-testid="job-phase">
+        Status: <span class="badge ${phase}">${STATUS_TEXT[phase]}</span>
+        ${latest && phase !== 'success' ? html`<span class="hint">— ${displayName(latest.pubkey, model.profileOf(latest.pubkey))}${latest.extraInfo ? `: ${latest.extraInfo}` : ''}</span>` : nothing}
+      </p>
+      <section class="card request" aria-label="Request">
+        <dl>
+          <dt>Kind</dt>
+          <dd>${request.kind} (${kindName(request.kind)})</dd>
+          <dt>Posted</dt>
+          <dd>${formatAge(now() - request.event.created_at)} by <span class="mono">${shortNpub(request.pubkey)}</span></dd>
+          <dt>To</dt>
+          <dd>${request.targets.length ? request.targets.map((t) => displayName(t, model.profileOf(t))).join(', ') : 'any agent'}</dd>
+          ${request.bidMsats !== undefined ? html`<dt>Bid</dt><dd>${formatMsats(request.bidMsats)}</dd>` : nothing}
+          ${Object.keys(request.params).length ? html`<dt>Parameters</dt><dd>${Object.entries(request.params).map(([k, v]) => html`<code>${k}=${v.join(',')}</code> `)}</dd>` : nothing}
+          <dt>Encrypted</dt>
+          <dd>${request.encrypted ? 'yes (NIP-44)' : 'no'}</dd>
+          <dt>Job id</dt>
+          <dd class="mono">${request.id}</dd>
+        </dl>
+        <div class="text">${requestText}</div>
+        ${isAuction ? html`<p><a href="#/auction/${request.id}">Auction for this job</a></p>` : nothing}
+      </section>
+      <h3>Timeline</h3>
+      <ol class="timeline" aria-live="polite" aria-relevant="additions" data-testid="timeline">
+        <li><div class="row"><span class="badge">posted</span> <span class="when">${formatAge(now() - request.event.created_at)}</span></div></li>
+        ${job.feedback.map((f) => this.feedbackItem(f))}
+        ${job.results.map((r) => html`<li data-testid="feedback" data-status="result"><div class="row"><span class="badge success">result</span>
+          <strong>${displayName(r.pubkey, model.profileOf(r.pubkey))}</strong> <span class="when">${formatAge(now() - r.event.created_at)}</span></div></li>`)}
+      </ol>
+      ${job.results.map((r) => this.renderResult(job, r))}
+    `
+  }
+}
+
+export class JobList extends LitElement {
+  static override properties = {
+    services: { attribute: false },
+    version: { type: Number },
+  }
+
+  declare services: Services
+  declare version: number
+
+  static override styles = JobView.styles
+
+  constructor() {
+    super()
+    this.version = 0
+  }
+
+  private table(jobs: JobEntry[], caption: string) {
+    const { model, now } = this.services
+    return html`<table>
+      <caption class="sr-only">${caption}</caption>
+      <thead><tr><th scope="col">Job</th><th scope="col">Status</th><th scope="col">Agent</th><th scope="col">Posted</th></tr></thead>
+      <tbody>
+        ${jobs.map((job) => {
+          const answered = job.results[0]?.pubkey ?? job.feedback.at(-1)?.pubkey ?? job.request.targets[0]
+          const phase = jobPhase(job)
+          return html`<tr>
+            <td><a href="#/jobs/${job.id}">${kindName(job.request.kind)}</a> <span class="mono hint">${job.id.slice(0, 8)}</span></td>
+            <td><span class="badge ${phase}">${STATUS_TEXT[phase]}</span></td>
+            <td>${answered ? displayName(answered, model.profileOf(answered)) : '—'}</td>
+            <td>${formatAge(now() - job.request.event.created_at)}</td>
+          </tr>`
+        })}
+      </tbody>
+    </table>`
+  }
+
+  override render() {
+    const { model, signer } = this.services
+    const jobs = [...model.jobs.values()].sort((a, b) => b.request.event.created_at - a.request.event.created_at)
+    const mine = signer ? jobs.filter((j) => j.request.pubkey === signer.pubkey) : []
+    const others = jobs.filter((j) => !mine.includes(j)).slice(0, 200)
+    return html`
+      <h2>Jobs</h2>
+      ${signer
+        ? html`<h3>Your jobs</h3>
+            ${mine.length ? this.table(mine, 'Your jobs') : html`<p class="empty">You have not posted a job yet. <a href="#/agents">Hire an agent.</a></p>`}`
+        : nothing}
+      <h3>Recent jobs on your relays</h3>
+      ${others.length ? this.table(others, 'Recent jobs') : html`<p class="empty">No jobs in the last day.</p>`}
+    `
+  }
+}
+
+customElements.define('timmy-job', JobView)
+customElements.define('timmy-jobs', JobList)
