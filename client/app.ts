@@ -219,6 +219,7 @@ export class TimmyApp extends LitElement {
     else if (signer.method === 'readonly') localStorage.setItem(LOGIN_KEY, JSON.stringify({ method: 'readonly', pubkey: signer.pubkey }))
     // A remote signer session is not kept across reloads: its client key lives only in memory.
     else localStorage.removeItem(LOGIN_KEY)
+    this.pool.setAuthSigner(signer?.canSign ? (template) => signer.signEvent(template) : undefined)
     this.refreshSubscriptions()
     this.scheduleReputation()
   }

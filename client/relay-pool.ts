@@ -1,7 +1,9 @@
 // The browser's side of NIP-01: one WebSocket per relay, reconnecting with backoff, subscriptions
 // replayed after every reconnect, events checked (signature, shape) and de-duplicated across
-// relays before anyone sees them.
-import { eventShapeError, verifyEvent, type Filter, type NostrEvent } from '../nips/01.js'
+// relays before anyone sees them. With a signer it answers NIP-42 AUTH challenges, then replays
+// its subscriptions: relays show encrypted job traffic only to the parties of the job.
+import { eventShapeError, verifyEvent, type EventTemplate, type Filter, type NostrEvent } from '../nips/01.js'
+import { buildAuthEvent } from '../nips/42.js'
 import { normalizeRelayUrl } from '../nips/relay-url.js'
 
 export type RelayState = 'connecting' | 'open' | 'closed'
@@ -13,7 +15,11 @@ export interface RelayStatus {
   error?: string
   /** Whether this relay ever opened since it was added. */
   reached: boolean
+  /** The pubkey this connection authenticated as (NIP-42). */
+  authedAs?: string
 }
+
+export type AuthSigner = (template: EventTemplate) => Promise<NostrEvent>
 
 export interface PublishOutcome {
   url: string
@@ -48,12 +54,14 @@ class RelayConnection {
   private closedByUs = false
   readonly subs = new Map<string, RelaySub>()
   private readonly pendingOk = new Map<string, (outcome: PublishOutcome) => void>()
+  private challenge: string | undefined
   status: RelayStatus
 
   constructor(
     readonly url: string,
     private readonly onStatus: () => void,
     private readonly accept: (event: NostrEvent) => boolean,
+    private readonly authSigner: () => AuthSigner | undefined,
   ) {
     this.status = { url, state: 'connecting', reached: false }
   }
@@ -69,9 +77,10 @@ class RelayConnection {
       return
     }
     this.ws = ws
+    this.challenge = undefined
     ws.onopen = () => {
       this.backoffMs = 1000
-      this.setStatus({ state: 'open', error: undefined, reached: true })
+      this.setStatus({ state: 'open', error: undefined, reached: true, authedAs: undefined })
       for (const [id, sub] of this.subs) this.send(['REQ', id, ...sub.filters])
     }
     ws.onmessage = (message) => this.receive(message.data)
@@ -124,8 +133,30 @@ class RelayConnection {
     if (this.subs.delete(id)) this.send(['CLOSE', id])
   }
 
-  publish(event: NostrEvent): Promise<PublishOutcome> {
-    if (!this.send(['EVENT', event])) return Promise.resolve({ url: this.url, ok: false, message: `error: ${this.status.error ?? 'not connected'}` })
+  /** Answers the relay's challenge with the signer, if there are both; on success the subscriptions are asked again. */
+  async authenticate(): Promise<void> {
+    const sign = this.authSigner()
+    const challenge = this.challenge
+    if (!sign || !challenge) return
+    let event: NostrEvent
+    try {
+      event = await sign(buildAuthEvent({ relayUrl: this.url, challenge, createdAt: Math.floor(Date.now() / 1000) }))
+    } catch (err) {
+      this.setStatus({ error: `authentication refused by the signer: ${(err as Error).message}` })
+      return
+    }
+    if (challenge !== this.challenge) return
+    const outcome = await this.publish(event, 'AUTH')
+    if (!outcome.ok) {
+      this.setStatus({ error: `authentication failed: ${outcome.message}` })
+      return
+    }
+    this.setStatus({ authedAs: event.pubkey })
+    for (const [id, sub] of this.subs) this.send(['REQ', id, ...sub.filters])
+  }
+
+  publish(event: NostrEvent, verb: 'EVENT' | 'AUTH' = 'EVENT'): Promise<PublishOutcome> {
+    if (!this.send([verb, event])) return Promise.resolve({ url: this.url, ok: false, message: `error: ${this.status.error ?? 'not connected'}` })
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.pendingOk.delete(event.id)
@@ -163,6 +194,9 @@ class RelayConnection {
       this.subs.delete(a)
       if (!sub.eosed) this.markEose(sub)
       sub.handlers.onclosed?.(this.url, typeof b === 'string' ? b : '')
+    } else if (type === 'AUTH' && typeof a === 'string') {
+      this.challenge = a
+      void this.authenticate()
     } else if (type === 'NOTICE' && typeof a === 'string') {
       this.setStatus({ error: a.slice(0, 200) })
     }
@@ -176,6 +210,7 @@ export class RelayPool {
   private nextSubId = 0
   /** Events already checked, by id: a signature is verified once however many relays send it. */
   private readonly verified = new Map<string, boolean>()
+  private authSigner: AuthSigner | undefined
 
   constructor(urls: string[] = []) {
     this.setRelays(urls)
@@ -210,6 +245,12 @@ export class RelayPool {
     return ok
   }
 
+  /** Who answers NIP-42 challenges (the logged-in signer), or nobody. Open connections authenticate at once. */
+  setAuthSigner(sign: AuthSigner | undefined): void {
+    this.authSigner = sign
+    if (sign) for (const connection of this.connections.values()) void connection.authenticate()
+  }
+
   /** Replaces the relay set; open subscriptions move to the new relays. */
   setRelays(urls: string[]): void {
     const wanted = new Set(urls.map(normalizeRelayUrl))
@@ -220,7 +261,7 @@ export class RelayPool {
     }
     for (const url of wanted) {
       if (this.connections.has(url)) continue
-      const connection = new RelayConnection(url, () => this.emitStatus(), this.accept)
+      const connection = new RelayConnection(url, () => this.emitStatus(), this.accept, () => this.authSigner)
       this.connections.set(url, connection)
       for (const [id, sub] of this.subscriptions) this.subscribeOn(connection, id, sub)
       connection.connect()

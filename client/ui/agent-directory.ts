@@ -92,7 +92,7 @@ export class AgentDirectory extends LitElement {
     this.filter = ''
   }
 
-  private matches(agent: AgentEntry): boolean {
+  private matchesFilter(agent: AgentEntry): boolean {
     const query = this.filter.trim().toLowerCase()
     if (!query) return true
     const words = [displayName(agent.pubkey, agent.profile), agent.profile?.about ?? '', ...[...agent.handlers.values()].flatMap((h) => [h.content.name ?? '', h.content.about ?? '', ...h.kinds.map((k) => `${k} ${kindName(k)}`)])]
@@ -155,7 +155,7 @@ export class AgentDirectory extends LitElement {
 
   override render() {
     const all = this.services.model.directory()
-    const agents = all.filter((a) => this.matches(a))
+    const agents = all.filter((a) => this.matchesFilter(a))
     return html`
       <div class="toolbar">
         <div>
