@@ -29,7 +29,7 @@ describe('JobLog', () => {
     ])
     expect(state?.status).toBe('assigned')
     expect(log.state(request.id)).toEqual(log.foldFromLog(request.id))
-    expect(log.dueEffects(2000).map((e) => e.spec.type)).toEqual(['publish', 'run'])
+    expect(log.dueEffects(2000).map((e) => e.type)).toEqual(['publish', 'run'])
     expect(log.jobs({ active: true }).map((j) => j.id)).toEqual([request.id])
   })
 
@@ -52,9 +52,9 @@ describe('JobLog', () => {
   it('marks the producing effect done in the same transaction and drops pending effects on cancel', () => {
     const log = JobLog.open(':memory:')
     log.append(request.id, [posted, { type: 'quoted', at: 1, priceMsats: 0 }, { type: 'assigned', at: 2 }], [{ type: 'run' }, { type: 'publish', event: feedback, relays: [] }])
-    const [run] = log.dueEffects(10).filter((e) => e.spec.type === 'run')
+    const [run] = log.dueEffects(10).filter((e) => e.type === 'run')
     log.append(request.id, [{ type: 'started', at: 3, attempt: 1 }, { type: 'completed', at: 4, resultEventId: 'r', content: 'c' }], [], { completesEffect: run.id })
-    expect(log.dueEffects(10).map((e) => e.spec.type)).toEqual(['publish'])
+    expect(log.dueEffects(10).map((e) => e.type)).toEqual(['publish'])
 
     const other = finalizeEvent({ kind: 5001, created_at: 2, tags: [], content: '' }, sk)
     log.append(other.id, [{ ...posted, request: other }], [{ type: 'run' }])
@@ -82,7 +82,7 @@ describe('JobLog', () => {
     first.close()
     const second = JobLog.open(path)
     expect(second.state(request.id)?.status).toBe('posted')
-    expect((second.dueEffects(Date.now())[0].spec as { event: NostrEvent }).event).toEqual(feedback)
+    expect((second.effect(second.dueEffects(Date.now())[0].id)!.spec as { event: NostrEvent }).event).toEqual(feedback)
     expect(second.getValue('k')).toBe('v')
     second.close()
   })

@@ -25,6 +25,13 @@ export interface Effect {
   notBefore: number
 }
 
+export interface DueEffect {
+  id: number
+  jobId: string
+  type: EffectSpec['type']
+  attempts: number
+}
+
 export interface AppendOptions {
   /** Only when the job is not in the log yet: an intake that saw the request before does nothing. */
   ifNew?: boolean
@@ -95,8 +102,12 @@ export class JobLog {
       finishEffect: db.prepare("UPDATE outbox SET status = ?, finished_at = ?, note = ? WHERE id = ? AND status = 'pending'"),
       dropPendingOf: db.prepare("UPDATE outbox SET status = 'dropped', finished_at = ?, note = ? WHERE job_id = ? AND status = 'pending'"),
       retryEffect: db.prepare("UPDATE outbox SET attempts = attempts + 1, not_before = ?, note = ? WHERE id = ? AND status = 'pending'"),
-      pending: db.prepare<[number, number], OutboxRow>(
-        "SELECT id, job_id, body, attempts, not_before FROM outbox WHERE status = 'pending' AND not_before <= ? ORDER BY id LIMIT ?",
+      pending: db.prepare<[number, number], { id: number; job_id: string; type: string; attempts: number }>(
+        "SELECT id, job_id, type, attempts FROM outbox WHERE status = 'pending' AND not_before <= ? ORDER BY id LIMIT ?",
+      ),
+      effectById: db.prepare<[number], OutboxRow>("SELECT id, job_id, body, attempts, not_before FROM outbox WHERE id = ? AND status = 'pending'"),
+      activeIds: db.prepare<[number], { id: string }>(
+        "SELECT id FROM jobs WHERE status NOT IN ('completed', 'failed', 'cancelled') ORDER BY updated_at DESC LIMIT ?",
       ),
       nextDue: db.prepare<[], { due: number | null }>("SELECT MIN(not_before) AS due FROM outbox WHERE status = 'pending'"),
       pendingCount: db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM outbox WHERE status = 'pending'"),
@@ -200,15 +211,20 @@ export class JobLog {
     return Object.fromEntries(rows.map((r) => [r.status, r.n]))
   }
 
-  /** Pending effects that are due, oldest first. */
-  dueEffects(now: number, limit = 100): Effect[] {
-    return this.statements.pending.all(now, limit).map((row) => ({
-      id: row.id,
-      jobId: row.job_id,
-      spec: JSON.parse(row.body) as EffectSpec,
-      attempts: row.attempts,
-      notBefore: row.not_before,
-    }))
+  /** Pending effects that are due, oldest first, without their bodies (see effect()). */
+  dueEffects(now: number, limit = 100): DueEffect[] {
+    return this.statements.pending.all(now, limit).map((row) => ({ id: row.id, jobId: row.job_id, type: row.type as EffectSpec['type'], attempts: row.attempts }))
+  }
+
+  /** A pending effect with its body, or undefined once it is done or dropped. */
+  effect(id: number): Effect | undefined {
+    const row = this.statements.effectById.get(id)
+    if (!row) return undefined
+    return { id: row.id, jobId: row.job_id, spec: JSON.parse(row.body) as EffectSpec, attempts: row.attempts, notBefore: row.not_before }
+  }
+
+  activeJobIds(limit: number): string[] {
+    return this.statements.activeIds.all(limit).map((row) => row.id)
   }
 
   /** When the next pending effect falls due (unix ms), or undefined when none is pending. */

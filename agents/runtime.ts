@@ -113,6 +113,9 @@ class JobRefused extends Error {}
 const PERMANENT_REJECTION = /^(invalid|blocked|pow|restricted):/
 const MAX_RETRY_DELAY_MS = 60_000
 const QUERY_TIMEOUT_MS = 5000
+const DELETION_REFRESH_MS = 250
+/** Values in one filter field that relays accept (our relay: 1000). */
+const MAX_FILTER_IDS = 500
 
 export class Agent {
   readonly name: string
@@ -136,6 +139,7 @@ export class Agent {
   private requestSub: { update(f: Filter[]): void; close(): void } | undefined
   private deletionSub: { update(f: Filter[]): void; close(): void } | undefined
   private deletionSubTimer: NodeJS.Timeout | undefined
+  private deletionSubKey = ''
   private pumpTimer: NodeJS.Timeout | undefined
   private pumpQueued = false
   private heartbeatTimer: NodeJS.Timeout | undefined
@@ -201,7 +205,7 @@ export class Agent {
       clock: this.clock,
       log: this.log,
     })
-    for (const effect of this.jobLog.dueEffects(Number.MAX_SAFE_INTEGER, 100_000)) if (effect.spec.type === 'run') this.resumed.add(effect.id)
+    for (const effect of this.jobLog.dueEffects(Number.MAX_SAFE_INTEGER, 100_000)) if (effect.type === 'run') this.resumed.add(effect.id)
     // `timmy approvals` runs in another process: it needs to know whose log this is and where to publish.
     this.jobLog.setValue('agent.pubkey', this.pubkey)
     this.jobLog.setValue('agent.relays', JSON.stringify(this.relays))
@@ -230,6 +234,7 @@ export class Agent {
     this.pool = undefined
     this.requestSub = undefined
     this.deletionSub = undefined
+    this.deletionSubKey = ''
     this.started = false
     this.log.info({}, 'agent stopped')
   }
@@ -502,9 +507,13 @@ export class Agent {
     if (!this.started || this.stopping) return
     clearTimeout(this.pumpTimer)
     const now = this.clock()
-    for (const effect of this.jobLog.dueEffects(now)) {
-      if (this.inFlight.has(effect.id)) continue
-      if (effect.spec.type === 'run' && this.running.size >= this.settings.maxConcurrentJobs) continue
+    let runSlots = this.settings.maxConcurrentJobs - this.running.size
+    for (const due of this.jobLog.dueEffects(now)) {
+      if (this.inFlight.has(due.id)) continue
+      if (due.type === 'run' && runSlots <= 0) continue
+      const effect = this.jobLog.effect(due.id)
+      if (!effect) continue
+      if (due.type === 'run') runSlots--
       this.inFlight.add(effect.id)
       const work = effect.spec.type === 'run' ? this.runJob(effect) : this.publishFromOutbox(effect, effect.spec)
       work
@@ -724,15 +733,27 @@ export class Agent {
 
   // ---- cancellation --------------------------------------------------------------------------
 
-  /** Watches for NIP-09 deletions of the requests of unfinished jobs. */
+  /**
+   * Watches for NIP-09 deletions of job requests: those that name the job kind (`k` tag, as NIP-09
+   * asks and NDK does) with one standing filter, and those that do not by the ids of unfinished
+   * jobs, a filter refreshed at most every DELETION_REFRESH_MS (a re-sent REQ also returns the
+   * deletions stored meanwhile, so none is missed).
+   */
   private refreshDeletionSub(): void {
     if (this.deletionSubTimer || !this.started || this.stopping) return
     this.deletionSubTimer = setTimeout(() => {
       this.deletionSubTimer = undefined
       if (!this.started || this.stopping) return
-      const ids = this.jobLog.jobs({ active: true, limit: 1000 }).map((j) => j.id)
-      const filters: Filter[] = [{ kinds: [5], '#e': ids }]
-      if (ids.length === 0) {
+      const kinds = [...this.availableKinds()].map(String)
+      const ids = this.jobLog.activeJobIds(MAX_FILTER_IDS)
+      const filters: Filter[] = [
+        ...(kinds.length ? [{ kinds: [5], '#k': kinds, since: this.nowSeconds() - this.settings.catchupSeconds }] : []),
+        ...(ids.length ? [{ kinds: [5], '#e': ids }] : []),
+      ]
+      const key = JSON.stringify([kinds, ids])
+      if (key === this.deletionSubKey) return
+      this.deletionSubKey = key
+      if (filters.length === 0) {
         this.deletionSub?.close()
         this.deletionSub = undefined
       } else if (this.deletionSub) {
@@ -740,7 +761,7 @@ export class Agent {
       } else {
         this.deletionSub = this.relayPool.subscribe(this.relays, filters, { onevent: (event) => this.onDeletion(event) })
       }
-    }, 20)
+    }, this.deletionSub ? DELETION_REFRESH_MS : 0)
     this.deletionSubTimer.unref()
   }
 

@@ -186,8 +186,10 @@ export class TimmyApp extends LitElement {
   }
 
   private async boot(): Promise<void> {
-    this.defaults = await defaultRelays()
-    this.pool.setRelays(storedRelays() ?? this.defaults)
+    const defaults = await defaultRelays()
+    this.pool.setRelays(storedRelays() ?? defaults)
+    // Views render from here on: none of them should query a pool with no relays yet.
+    this.defaults = defaults
     this.refreshSubscriptions()
     await this.restoreLogin()
   }
@@ -305,7 +307,7 @@ export class TimmyApp extends LitElement {
     if (!tried)
       return html`<div class="notice relay-banner" role="status">Connecting to ${this.statuses.map((s) => s.url).join(', ')}…</div>`
     return html`<div class="notice error relay-banner" role="alert">
-      <strong>No relay reachable.</strong> Tried ${this.statuses.map((s) => html`<span class="mono">${s.url}</span>${s.error ? ` (${s.error})` : ''} `)}. Start the
+      <strong>No relay reachable.</strong> Tried ${this.statuses.map((s, i) => html`${i ? ', ' : ''}<span class="mono">${s.url}</span>${s.error ? ` (${s.error})` : ''}`)}. Start the
       local node with <code>npm start</code> (or <code>timmy start</code>), or <a href="#/relays">add a relay</a>. Retrying in the background.
     </div>`
   }
@@ -366,7 +368,7 @@ export class TimmyApp extends LitElement {
         ${this.who()}
       </header>
       ${this.relayBanner()}
-      <main tabindex="-1">${this.view()}</main>
+      <main tabindex="-1">${this.defaults.length ? this.view() : html`<p role="status">Finding relays…</p>`}</main>
     `
   }
 }

@@ -110,12 +110,12 @@ export const MIN_QUALITY = 1
 export const MAX_QUALITY = 5
 
 /** How ai.wot's job-related attestation types read as outcomes; its other types are not about a job. */
-const AI_WOT_OUTCOMES: Record<string, JobOutcome> = {
-  'service-quality': 'success',
-  'work-completed': 'success',
-  warning: 'failed',
-  dispute: 'invalid-result',
-}
+const AI_WOT_OUTCOMES: ReadonlyMap<string, JobOutcome> = new Map([
+  ['service-quality', 'success'],
+  ['work-completed', 'success'],
+  ['warning', 'failed'],
+  ['dispute', 'invalid-result'],
+])
 
 export interface JobOutcomeLabelOptions {
   /** The agent (service provider) the label is about. */
@@ -222,37 +222,19 @@ export function buildAiWotAttestation(options: JobOutcomeLabelOptions): EventTem
   })
 }
 
-function tagsNamed(event: NostrEvent, name: string): string[][] {
-  return event.tags.filter((tag) => tag[0] === name)
-}
-
-function atMostOne(event: NostrEvent, name: string): string | undefined {
-  const found = tagsNamed(event, name)
-  if (found.length > 1) invalid(`a job-outcome label needs at most one ${name} tag, found ${found.length}`)
-  return found[0]?.[1]
-}
-
-function exactlyOne(event: NostrEvent, name: string, what: string): string {
-  const found = tagsNamed(event, name)
-  if (found.length !== 1) invalid(`a job-outcome label needs exactly one ${name} tag (${what}), found ${found.length}`)
-  return found[0][1]
-}
-
-function hexTag(value: string | undefined, name: string): string | undefined {
-  if (value !== undefined && !isHex64(value)) invalid(`the ${name} tag must hold 64 lowercase hex characters`)
+function hexValue(value: string | undefined, name: string): string {
+  if (!isHex64(value)) invalid(`the ${name} tag must hold 64 lowercase hex characters`)
   return value
 }
 
-function jobKind(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined
+function jobKind(value: string): number {
   if (!/^\d{4}$/.test(value) || !isJobRequestKind(Number(value))) invalid(`the k tag must be a job request kind (5000-5999), got ${JSON.stringify(value.slice(0, 16))}`)
   return Number(value)
 }
 
-function onlyLabelIn(labels: Label[], namespace: string): string {
-  const values = labels.filter((l) => l.namespace === namespace).map((l) => l.value)
-  if (values.length !== 1) invalid(`a job-outcome label needs exactly one ${namespace} label, found ${values.length}`)
-  return values[0]
+function countError(name: string, what: string, count: number, required: boolean): string | undefined {
+  if (count > 1 || (required && count === 0)) return `a job-outcome label needs ${required ? 'exactly' : 'at most'} one ${name} tag (${what}), found ${count}`
+  return undefined
 }
 
 /**
@@ -260,43 +242,102 @@ function onlyLabelIn(labels: Label[], namespace: string): string {
  * required), or an ai.wot attestation whose type is about delivered work.
  */
 export function parseJobOutcomeLabel(value: unknown): JobOutcomeLabel {
-  const parsed = parseLabel(value)
-  const { event } = parsed
-  const agent = hexTag(exactlyOne(event, 'p', 'the agent'), 'p') as string
-  if (agent === event.pubkey) invalid('an agent cannot label its own jobs')
-  const base = { id: event.id, labeller: event.pubkey, agent, comment: event.content, createdAt: event.created_at, event }
+  const shape = eventShapeError(value)
+  if (shape) invalid(shape)
+  return readJobOutcomeLabel(value as NostrEvent)
+}
 
-  if (parsed.namespaces.includes(TIMMY_LABEL_NAMESPACE)) {
-    const label = onlyLabelIn(parsed.labels, TIMMY_LABEL_NAMESPACE)
+/**
+ * parseJobOutcomeLabel for an event whose shape is already known good (one that passed signature
+ * verification): the same checks but the NIP-01 shape. One pass over the tags, because reputation
+ * reads labels by the hundred thousand.
+ */
+export function readJobOutcomeLabel(event: NostrEvent): JobOutcomeLabel {
+  if (event.kind !== LABEL_KIND) invalid(`a label must be kind ${LABEL_KIND}, got ${event.kind}`)
+  const namespaces: string[] = []
+  const marks: string[] = []
+  let timmyLabel: string | undefined
+  let timmyLabels = 0
+  let aiWotLabel: string | undefined
+  let aiWotLabels = 0
+  let targets = 0
+  let p: string | undefined
+  let ps = 0
+  let e: string | undefined
+  let es = 0
+  let k: string | undefined
+  let ks = 0
+  let quality: string | undefined
+  let qualities = 0
+  let amount: string | undefined
+  let amounts = 0
+  for (const tag of event.tags) {
+    const name = tag[0]
+    const v = tag[1]
+    if (name === 'l') {
+      if (v === undefined || v === '') invalid('an l tag needs a label value')
+      const mark = tag[2]
+      if (mark === undefined) invalid(`label ${JSON.stringify(v.slice(0, 64))} has no namespace mark (NIP-32: a label must carry a mark matching an L tag)`)
+      marks.push(mark)
+      if (mark === TIMMY_LABEL_NAMESPACE) (timmyLabel = v), timmyLabels++
+      else if (mark === AI_WOT_NAMESPACE) (aiWotLabel = v), aiWotLabels++
+    } else if (name === 'L') {
+      if (v === undefined || v === '') invalid('an L tag needs a namespace')
+      namespaces.push(v)
+    } else if (name === 'p') (p = v), ps++, targets++
+    else if (name === 'e') (e = v), es++, targets++
+    else if (name === 'a' || name === 'r' || name === 't') targets++
+    else if (name === 'k') (k = v), ks++
+    else if (name === 'quality') (quality = v), qualities++
+    else if (name === 'amount') (amount = v), amounts++
+  }
+  if (marks.length === 0) invalid('a label event needs at least one l tag')
+  if (targets === 0) invalid('a label event needs at least one target: an e, p, a, r or t tag')
+  for (const mark of marks) if (!namespaces.includes(mark)) invalid(`a label is marked ${JSON.stringify(mark.slice(0, 64))}, which no L tag declares`)
+  const tagError = countError('p', 'the agent', ps, true)
+  if (tagError) invalid(tagError)
+  const agent = hexValue(p, 'p')
+  if (agent === event.pubkey) invalid('an agent cannot label its own jobs')
+
+  if (timmyLabels > 0) {
+    if (timmyLabels !== 1) invalid(`a job-outcome label needs exactly one ${TIMMY_LABEL_NAMESPACE} label, found ${timmyLabels}`)
+    const label = timmyLabel as string
     if (!(JOB_OUTCOMES as readonly string[]).includes(label)) invalid(`unknown outcome ${JSON.stringify(label.slice(0, 32))}; expected one of ${JOB_OUTCOMES.join(', ')}`)
     const outcome = label as JobOutcome
-    const job = hexTag(exactlyOne(event, 'e', 'the job request'), 'e')
-    const kind = jobKind(exactlyOne(event, 'k', 'the job kind'))
-    const qualityText = atMostOne(event, 'quality')
-    let quality: number | undefined
-    if (qualityText !== undefined) {
-      if (!/^[1-5]$/.test(qualityText)) invalid(`quality must be a whole number ${MIN_QUALITY}..${MAX_QUALITY}, got ${JSON.stringify(qualityText.slice(0, 16))}`)
+    const error = countError('e', 'the job request', es, true) ?? countError('k', 'the job kind', ks, true) ?? countError('quality', '1-5', qualities, false) ?? countError('amount', 'msats paid', amounts, false)
+    if (error) invalid(error)
+    const job = hexValue(e, 'e')
+    const kind = jobKind(k as string)
+    let qualityValue: number | undefined
+    if (quality !== undefined) {
+      if (!/^[1-5]$/.test(quality)) invalid(`quality must be a whole number ${MIN_QUALITY}..${MAX_QUALITY}, got ${JSON.stringify(quality.slice(0, 16))}`)
       if (outcome === 'no-reveal') invalid('a no-reveal label carries no quality')
-      quality = Number(qualityText)
+      qualityValue = Number(quality)
     }
-    const amountText = atMostOne(event, 'amount')
     let amountMsats: number | undefined
-    if (amountText !== undefined) {
-      if (!/^(0|[1-9][0-9]*)$/.test(amountText) || !Number.isSafeInteger(Number(amountText))) invalid('amount must be a whole number of msats')
-      amountMsats = Number(amountText)
+    if (amount !== undefined) {
+      if (!/^(0|[1-9][0-9]*)$/.test(amount) || !Number.isSafeInteger(Number(amount))) invalid('amount must be a whole number of msats')
+      amountMsats = Number(amount)
     }
-    return { ...base, job, kind, outcome, quality, amountMsats, namespace: TIMMY_LABEL_NAMESPACE, label }
+    return {
+      id: event.id, labeller: event.pubkey, agent, job, kind, outcome, quality: qualityValue, amountMsats,
+      namespace: TIMMY_LABEL_NAMESPACE, label, comment: event.content, createdAt: event.created_at, event,
+    }
   }
 
-  if (parsed.namespaces.includes(AI_WOT_NAMESPACE)) {
-    const label = onlyLabelIn(parsed.labels, AI_WOT_NAMESPACE)
-    const outcome = AI_WOT_OUTCOMES[label]
+  if (aiWotLabels > 0) {
+    if (aiWotLabels !== 1) invalid(`a job-outcome label needs exactly one ${AI_WOT_NAMESPACE} label, found ${aiWotLabels}`)
+    const label = aiWotLabel as string
+    const outcome = AI_WOT_OUTCOMES.get(label)
     if (outcome === undefined) invalid(`ai.wot ${JSON.stringify(label.slice(0, 32))} is not about a job outcome`)
     if ((label === 'warning' || label === 'dispute') && event.content.trim() === '') invalid(`an ai.wot ${label} must explain itself in its content`)
-    const job = hexTag(atMostOne(event, 'e'), 'e')
-    const kind = jobKind(atMostOne(event, 'k'))
-    return { ...base, job, kind, outcome, namespace: AI_WOT_NAMESPACE, label }
+    const error = countError('e', 'the job or the rated event', es, false) ?? countError('k', 'the job kind', ks, false)
+    if (error) invalid(error)
+    return {
+      id: event.id, labeller: event.pubkey, agent, job: e === undefined ? undefined : hexValue(e, 'e'), kind: k === undefined ? undefined : jobKind(k),
+      outcome, quality: undefined, amountMsats: undefined, namespace: AI_WOT_NAMESPACE, label, comment: event.content, createdAt: event.created_at, event,
+    }
   }
 
-  return invalid(`not a job-outcome label: no ${TIMMY_LABEL_NAMESPACE} or ${AI_WOT_NAMESPACE} namespace`)
+  return invalid(`not a job-outcome label: no ${TIMMY_LABEL_NAMESPACE} or ${AI_WOT_NAMESPACE} label`)
 }

@@ -5,11 +5,12 @@
 // Pure and portable: the same events, trust root, payments and `now` give the same numbers on any
 // IEEE-754 engine — only +, −, ×, ÷ are used (no Math.exp/log/pow, whose last bit may differ
 // between engines), and every sum runs in one canonical order.
-// Events are taken as already verified (signatures checked where they were fetched).
+// Events are taken as already verified (signatures checked where they were fetched), so their
+// NIP-01 shape is not checked again.
 import { isHex64, isNewerVersion, type EventTemplate, type NostrEvent } from './01.js'
 import { deletionTargets, DELETION_KIND } from './09.js'
 import { isExpired } from './40.js'
-import { parseJobOutcomeLabel, type JobOutcome, type JobOutcomeLabel } from './32.js'
+import { readJobOutcomeLabel, type JobOutcome, type JobOutcomeLabel } from './32.js'
 
 export const CONTACT_LIST_KIND = 3
 export const TRUSTED_ASSERTION_USER_KIND = 30382
@@ -116,14 +117,17 @@ export interface VerifiedPayment {
   msats: number
 }
 
-function paymentIndex(payments: readonly VerifiedPayment[]): Map<string, number> {
-  const paid = new Map<string, number>()
+/** job → payer → msats, for payments to `recipient`. */
+function paymentIndex(payments: readonly VerifiedPayment[], recipient: string): Map<string, Map<string, number>> {
+  const paid = new Map<string, Map<string, number>>()
   for (const p of payments) {
     if (!isHex64(p.job) || !isHex64(p.payer) || !isHex64(p.recipient)) throw new TypeError('a verified payment needs hex job, payer and recipient')
     if (!Number.isSafeInteger(p.msats) || p.msats < 0) throw new RangeError('a verified payment needs a whole, non-negative msats amount')
-    const key = `${p.job}:${p.payer}:${p.recipient}`
+    if (p.recipient !== recipient) continue
+    let payers = paid.get(p.job)
+    if (payers === undefined) paid.set(p.job, (payers = new Map()))
     // Integer msats: the sum is exact whatever the order.
-    paid.set(key, (paid.get(key) ?? 0) + p.msats)
+    payers.set(p.payer, (payers.get(p.payer) ?? 0) + p.msats)
   }
   return paid
 }
@@ -206,6 +210,8 @@ export interface LabelEvidence {
 export interface IgnoredLabel {
   id: string
   reason: string
+  /** For a label another label by the same labeller for the same job replaced. */
+  supersededBy?: string
 }
 
 export interface ReputationReport {
@@ -218,7 +224,7 @@ export interface ReputationReport {
   byKind: Record<string, ReputationScore>
   /** Counted labels, in the canonical order the sums ran in (labeller, then job). */
   evidence: LabelEvidence[]
-  /** Labels left out, each with why; sorted by id. */
+  /** Labels left out, each with why: those unreadable or out of scope sorted by id, then those without weight in canonical order. */
   ignored: IgnoredLabel[]
 }
 
@@ -236,11 +242,7 @@ export interface ReputationInput {
   params?: Partial<ReputationParams>
 }
 
-interface Candidate {
-  label: JobOutcomeLabel
-  /** Who says what about which job: one label per key counts. */
-  key: string
-}
+const SUPERSEDED = 'superseded: one label per labeller and job counts'
 
 const compareStrings = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
 
@@ -269,9 +271,10 @@ class ScoreSum {
   }
 
   score(params: ReputationParams): ReputationScore {
-    const scale = this.untrustedWeight > params.untrustedCap ? params.untrustedCap / this.untrustedWeight : 1
-    const untrustedWeight = this.untrustedWeight * scale
-    const numerator = this.trustedValue + this.untrustedValue * scale + params.priorWeight * params.priorValue
+    const capped = this.untrustedWeight > params.untrustedCap
+    const untrustedWeight = capped ? params.untrustedCap : this.untrustedWeight
+    const untrustedValue = capped ? this.untrustedValue * (params.untrustedCap / this.untrustedWeight) : this.untrustedValue
+    const numerator = this.trustedValue + untrustedValue + params.priorWeight * params.priorValue
     const denominator = this.trustedWeight + untrustedWeight + params.priorWeight
     // Rounding can push a mean of values ≤ 1 a hair above 1; clamp to the documented range.
     return { value: Math.min(1, numerator / denominator), trustedWeight: this.trustedWeight, untrustedWeight, labels: this.labels }
@@ -284,84 +287,97 @@ export function computeReputation(input: ReputationInput): ReputationReport {
   if (!isHex64(agent)) throw new TypeError('agent must be a 64-character lowercase hex pubkey')
   if (!Number.isSafeInteger(now) || now < 0) throw new TypeError('now must be unix seconds')
   const params = resolveReputationParams(input.params)
-  const paid = paymentIndex(payments)
-  const deleted = new Set<string>()
+  const paid = paymentIndex(payments, agent)
+  // label id → pubkeys that asked for its deletion (only its author's request counts).
+  const deleted = new Map<string, Set<string>>()
   for (const deletion of deletions) {
     if (deletion.kind !== DELETION_KIND) continue
-    for (const id of deletionTargets(deletion).ids) deleted.add(`${deletion.pubkey}:${id}`)
+    for (const id of deletionTargets(deletion).ids) {
+      let authors = deleted.get(id)
+      if (authors === undefined) deleted.set(id, (authors = new Set()))
+      authors.add(deletion.pubkey)
+    }
   }
 
-  const ignored: IgnoredLabel[] = []
-  const seen = new Set<string>()
-  const chosen = new Map<string, Candidate>()
+  // Reasons found while reading depend on the order labels arrive in, so they are sorted by id;
+  // those found while scoring come out in the canonical order.
+  const unreadable: IgnoredLabel[] = []
+  // labeller → job → the label that counts. A labeller's labels naming no job (ai.wot) share the
+  // job '' and so collapse into one, like several labels for one job.
+  const chosen = new Map<string, Map<string, JobOutcomeLabel>>()
   for (const event of labels) {
-    if (seen.has(event.id)) continue
-    seen.add(event.id)
     let label: JobOutcomeLabel
     try {
-      label = parseJobOutcomeLabel(event)
+      label = readJobOutcomeLabel(event)
     } catch (err) {
-      ignored.push({ id: String(event.id), reason: (err as Error).message })
+      unreadable.push({ id: event.id, reason: (err as Error).message })
       continue
     }
-    if (label.agent !== agent) ignored.push({ id: label.id, reason: 'about another agent' })
-    else if (label.createdAt > now) ignored.push({ id: label.id, reason: 'dated after now' })
-    else if (isExpired(event, now)) ignored.push({ id: label.id, reason: 'expired (NIP-40)' })
-    else if (deleted.has(`${label.labeller}:${label.id}`)) ignored.push({ id: label.id, reason: 'deleted by its author (NIP-09)' })
+    if (label.agent !== agent) unreadable.push({ id: label.id, reason: 'about another agent' })
+    else if (label.createdAt > now) unreadable.push({ id: label.id, reason: 'dated after now' })
+    else if (isExpired(event, now)) unreadable.push({ id: label.id, reason: 'expired (NIP-40)' })
+    else if (deleted.size > 0 && deleted.get(label.id)?.has(label.labeller)) unreadable.push({ id: label.id, reason: 'deleted by its author (NIP-09)' })
     else {
-      // A labeller's labels naming no job (ai.wot) collapse into one, like labels for one job.
-      const key = `${label.labeller}:${label.job ?? ''}`
-      const known = chosen.get(key)
-      if (known === undefined) chosen.set(key, { label, key })
-      else if (supersedes(label, known.label)) {
-        ignored.push({ id: known.label.id, reason: `superseded by ${label.id} (one label per labeller and job)` })
-        chosen.set(key, { label, key })
-      } else ignored.push({ id: label.id, reason: `superseded by ${known.label.id} (one label per labeller and job)` })
+      let jobs = chosen.get(label.labeller)
+      if (jobs === undefined) chosen.set(label.labeller, (jobs = new Map()))
+      const job = label.job ?? ''
+      const known = jobs.get(job)
+      if (known === undefined) jobs.set(job, label)
+      else if (known.id === label.id) continue // the same event from another relay
+      else if (supersedes(label, known)) {
+        unreadable.push({ id: known.id, reason: SUPERSEDED, supersededBy: label.id })
+        jobs.set(job, label)
+      } else unreadable.push({ id: label.id, reason: SUPERSEDED, supersededBy: known.id })
     }
   }
+  unreadable.sort((a, b) => compareStrings(a.id, b.id))
+  // An event delivered twice is reported once.
+  const ignored = unreadable.filter((item, i) => i === 0 || item.id !== unreadable[i - 1].id)
 
-  const candidates = [...chosen.values()].sort((a, b) => compareStrings(a.key, b.key))
   const evidence: LabelEvidence[] = []
   const overall = new ScoreSum()
   const perKind = new Map<number, ScoreSum>()
-  for (const { label } of candidates) {
-    const standing = trust.standing.get(label.labeller) ?? 0
-    const paidMsats = label.job === undefined ? 0 : (paid.get(`${label.job}:${label.labeller}:${agent}`) ?? 0)
-    const payment = paymentFactor(paidMsats, params.paymentHalfMsats)
-    if (standing === 0 && payment === 0) {
-      ignored.push({ id: label.id, reason: 'no trust path and no verified payment' })
-      continue
-    }
-    const decay = decayFactor(now - label.createdAt, params.halfLifeSeconds)
-    const weight = standing > 0 ? decay * standing * (1 + payment) : decay * payment
-    const item: LabelEvidence = {
-      id: label.id,
-      labeller: label.labeller,
-      job: label.job,
-      kind: label.kind,
-      outcome: label.outcome,
-      quality: label.quality,
-      namespace: label.namespace,
-      createdAt: label.createdAt,
-      statedMsats: label.amountMsats,
-      paidMsats,
-      standing,
-      decay,
-      value: outcomeValue(label.outcome, label.quality),
-      weight,
-    }
-    evidence.push(item)
-    overall.add(item)
-    if (label.kind !== undefined) {
-      let sum = perKind.get(label.kind)
-      if (sum === undefined) perKind.set(label.kind, (sum = new ScoreSum()))
-      sum.add(item)
+  for (const labeller of [...chosen.keys()].sort(compareStrings)) {
+    const jobs = chosen.get(labeller) as Map<string, JobOutcomeLabel>
+    const standing = trust.standing.get(labeller) ?? 0
+    for (const job of [...jobs.keys()].sort(compareStrings)) {
+      const label = jobs.get(job) as JobOutcomeLabel
+      const paidMsats = paid.get(job)?.get(labeller) ?? 0
+      const payment = paymentFactor(paidMsats, params.paymentHalfMsats)
+      if (standing === 0 && payment === 0) {
+        ignored.push({ id: label.id, reason: 'no trust path and no verified payment' })
+        continue
+      }
+      const decay = decayFactor(now - label.createdAt, params.halfLifeSeconds)
+      const weight = standing > 0 ? decay * standing * (1 + payment) : decay * payment
+      const item: LabelEvidence = {
+        id: label.id,
+        labeller,
+        job: label.job,
+        kind: label.kind,
+        outcome: label.outcome,
+        quality: label.quality,
+        namespace: label.namespace,
+        createdAt: label.createdAt,
+        statedMsats: label.amountMsats,
+        paidMsats,
+        standing,
+        decay,
+        value: outcomeValue(label.outcome, label.quality),
+        weight,
+      }
+      evidence.push(item)
+      overall.add(item)
+      if (label.kind !== undefined) {
+        let sum = perKind.get(label.kind)
+        if (sum === undefined) perKind.set(label.kind, (sum = new ScoreSum()))
+        sum.add(item)
+      }
     }
   }
 
   const byKind: Record<string, ReputationScore> = {}
   for (const kind of [...perKind.keys()].sort((a, b) => a - b)) byKind[kind] = (perKind.get(kind) as ScoreSum).score(params)
-  ignored.sort((a, b) => compareStrings(a.id, b.id) || compareStrings(a.reason, b.reason))
   return { agent, trustRoot: trust.root, now, params, overall: overall.score(params), byKind, evidence, ignored }
 }
 

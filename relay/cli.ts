@@ -53,48 +53,52 @@ export function registerRelayCommands(program: Command): void {
     .option('--db <path>', 'SQLite event store [default: $TIMMY_HOME/relay.sqlite, TIMMY_HOME defaults to ./.timmy]')
     .option('--config <file>', 'JSON file overriding relay limits and policies (see relay/config.ts)')
     .option('--strfry-plugin', 'read strfry write-policy requests (JSONL) on stdin and answer on stdout')
-    .action(async (options: RelayCommandOptions, command: Command) => {
-      // Problems a user can fix get one line, not a stack trace.
-      const fail = (err: unknown): never => command.error(`error: ${err instanceof Error ? err.message : String(err)}`)
-      let config: RelayConfig
-      let port: number
+    .action(async (options: RelayCommandOptions) => {
       try {
-        config = loadConfig(options.config)
-        port = options.port ?? defaultPort()
+        await runRelayCommand(options)
       } catch (err) {
-        fail(err)
+        // Problems a user can fix (bad port, unreadable config, port in use) get one line, not a stack trace.
+        process.stderr.write(`timmy relay: ${err instanceof Error ? err.message : String(err)}\n`)
+        process.exit(1)
       }
-      if (options.strfryPlugin) {
-        // stdout carries the plugin protocol; logs go to stderr, which strfry copies into its own log.
-        const log = pino({ name: 'timmy-strfry-plugin' }, pino.destination(2))
-        await runStrfryPlugin(process.stdin, process.stdout, [...defaultPolicies(config), ...rateLimitPolicies(config)], () => Date.now() / 1000, {
-          config,
-          log,
-        })
-        return
-      }
-      const log = pino({ name: 'timmy-relay' })
-      const dbPath = options.db ?? join(process.env.TIMMY_HOME || './.timmy', 'relay.sqlite')
-      mkdirSync(dirname(dbPath), { recursive: true })
-      const starting = startRelay({ host: options.host, port, dbPath, config, log: log.child({ db: dbPath }) })
-      // Installed before the relay announces itself, so a signal right after "listening" still closes it cleanly.
-      let stopping = false
-      const stop = (signal: NodeJS.Signals) => {
-        if (stopping) return
-        stopping = true
-        log.info({ signal }, 'closing relay')
-        starting
-          .then((relay) => relay.close())
-          .then(
-            () => process.exit(0),
-            (err: unknown) => {
-              log.error({ err }, 'relay did not close cleanly')
-              process.exit(1)
-            },
-          )
-      }
-      process.once('SIGINT', stop)
-      process.once('SIGTERM', stop)
-      await starting.catch((err: unknown) => fail(`cannot start the relay: ${err instanceof Error ? err.message : String(err)}`))
     })
+}
+
+async function runRelayCommand(options: RelayCommandOptions): Promise<void> {
+  const config = loadConfig(options.config)
+  if (options.strfryPlugin) {
+    // stdout carries the plugin protocol; logs go to stderr, which strfry copies into its own log.
+    const log = pino({ name: 'timmy-strfry-plugin' }, pino.destination(2))
+    const policies = [...defaultPolicies(config), ...rateLimitPolicies(config)]
+    await runStrfryPlugin(process.stdin, process.stdout, policies, () => Date.now() / 1000, { config, log })
+    return
+  }
+  const port = options.port ?? defaultPort()
+  const dbPath = options.db ?? join(process.env.TIMMY_HOME || './.timmy', 'relay.sqlite')
+  mkdirSync(dirname(dbPath), { recursive: true })
+  const log = pino({ name: 'timmy-relay' })
+  const starting = startRelay({ host: options.host, port, dbPath, config, log: log.child({ db: dbPath }) })
+  // Installed before the relay announces itself, so a signal right after "listening" still closes it cleanly.
+  let stopping = false
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return
+    stopping = true
+    log.info({ signal }, 'closing relay')
+    starting
+      .then((relay) => relay.close())
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          log.error({ err }, 'relay did not close cleanly')
+          process.exit(1)
+        },
+      )
+  }
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+  try {
+    await starting
+  } catch (err) {
+    throw new Error(`cannot start the relay: ${err instanceof Error ? err.message : String(err)}`)
+  }
 }

@@ -108,7 +108,7 @@ function buildFilter(filter: Filter, now: number): BuiltFilter | null {
     // One value: walk tags(name, value, [kind,] created_at DESC) in time order, so a LIMIT stops early.
     // (Tags are stored once per event, name and value, so the join yields each event once.)
     from = 'tags t JOIN events e ON e.rowid = t.event'
-    order = 't.created_at DESC, e.id'
+    order = 't.created_at DESC, e.id DESC'
     where.push(tagCondition('t', driving), ...kindAndTime('t'))
   } else {
     if (filter.ids) where.push(inList('e.id', filter.ids))

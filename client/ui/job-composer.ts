@@ -115,7 +115,9 @@ export class JobComposer extends LitElement {
       const bidMsats = bidSats === '' ? undefined : Math.round(Number(bidSats) * 1000)
       if (bidMsats !== undefined && !(Number.isSafeInteger(bidMsats) && bidMsats >= 0)) throw new Error('the bid must be a number of sats')
       const output = String(form.get('output') ?? '').trim()
-      const targeted = handler !== undefined && form.get('targeted') === 'on'
+      // Encrypting to the agent addresses the job to it, whatever the other box says.
+      const encrypt = handler !== undefined && form.get('encrypt') === 'on'
+      const targeted = handler !== undefined && (form.get('targeted') === 'on' || encrypt)
       let template = buildJobRequest({
         kind,
         inputs: [{ type: String(form.get('input-type')) as InputType, value: input }],
@@ -127,7 +129,7 @@ export class JobComposer extends LitElement {
         createdAt: now(),
       })
       this.busy = true
-      if (handler && targeted && form.get('encrypt') === 'on') template = await encryptRequestWithSigner(template, signer, handler.pubkey)
+      if (handler && encrypt) template = await encryptRequestWithSigner(template, signer, handler.pubkey)
       const signed = await signer.signEvent(template)
       const outcomes = await pool.publish(signed)
       if (!outcomes.some((o) => o.ok)) throw new Error(`no relay accepted the job: ${outcomes.map((o) => `${o.url}: ${o.message}`).join('; ') || 'no relays'}`)

@@ -23,6 +23,18 @@ const STATUS_TEXT: Record<string, string> = {
   success: 'done',
 }
 
+/** The inputs inside an encrypted request's decrypted content (a JSON array of its private tags). */
+function decryptedInputs(plaintext: string | undefined): { type: string; value: string }[] | undefined {
+  if (plaintext === undefined) return undefined
+  try {
+    const tags = JSON.parse(plaintext) as unknown
+    if (!Array.isArray(tags)) return undefined
+    return tags.filter((t): t is string[] => Array.isArray(t) && t[0] === 'i' && typeof t[1] === 'string').map((t) => ({ type: t[2] ?? 'text', value: t[1] }))
+  } catch {
+    return undefined
+  }
+}
+
 type Payment = { state: 'paying' } | { state: 'paid'; preimage: string } | { state: 'failed'; reason: string }
 
 export class JobView extends LitElement {
@@ -255,7 +267,8 @@ export class JobView extends LitElement {
     if (!job) return html`<h2>Job</h2><p class="empty" role="status">Looking for job <span class="mono">${this.jobId.slice(0, 16)}…</span> on your relays…</p>`
     const phase = jobPhase(job)
     const request = job.request
-    const requestText = request.encrypted ? this.contentOf(request.event) : request.inputs.map((i) => `${i.type === 'text' ? '' : `[${i.type}] `}${i.value}`).join('\n')
+    const inputs = request.encrypted ? decryptedInputs(this.plaintext.get(request.id)) : request.inputs
+    const requestText = inputs ? inputs.map((i) => `${i.type === 'text' ? '' : `[${i.type}] `}${i.value}`).join('\n') : this.contentOf(request.event)
     const latest = job.feedback.at(-1)
     const isAuction = request.params.auction !== undefined
     return html`

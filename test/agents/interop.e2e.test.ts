@@ -1,6 +1,6 @@
 // Requesters written with other people's libraries: NDK's DVM classes and raw nostr-tools, against
 // a real agent serving the built-in summarize capability (kind 5001).
-import NDK, { NDKDVMJobResult, NDKDVMRequest, NDKEvent, NDKPrivateKeySigner, NDKRelayAuthPolicies, NDKUser } from '@nostr-dev-kit/ndk'
+import NDK, { NDKDVMJobResult, NDKDVMRequest, NDKEvent, type NDKKind, NDKPrivateKeySigner, NDKRelayAuthPolicies, NDKUser } from '@nostr-dev-kit/ndk'
 import { finalizeEvent, generateSecretKey } from 'nostr-tools/pure'
 import { Relay, useWebSocketImplementation } from 'nostr-tools/relay'
 import WebSocket from 'ws'
@@ -63,7 +63,7 @@ describe('interoperability with other requesters', () => {
 
     async function awaitResult(request: NDKDVMRequest): Promise<NDKDVMJobResult> {
       return new Promise((resolve) => {
-        const sub = ndk.subscribe({ kinds: [6001], '#e': [request.id] }, { closeOnEose: false })
+        const sub = ndk.subscribe({ kinds: [6001 as NDKKind], '#e': [request.id] }, { closeOnEose: false })
         sub.on('event', (event: NDKEvent) => {
           sub.stop()
           resolve(NDKDVMJobResult.from(event))

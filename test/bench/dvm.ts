@@ -36,6 +36,7 @@ class Requester {
   readonly pubkey = getPublicKey(this.secretKey)
   private readonly pending = new Map<string, (result: NostrEvent) => void>()
   private readonly pool: RelayPool
+  private sent = 0
 
   constructor(
     private readonly relay: string,
@@ -53,7 +54,8 @@ class Requester {
 
   /** Signs, publishes and resolves with the verified (and, when encrypted, decrypted) result content. */
   async job(encryptTo?: string): Promise<string> {
-    let template = buildJobRequest({ kind: 5001, inputs: [{ type: 'text', value: TEXT }], params: { length: ['2'] }, createdAt: Math.floor(Date.now() / 1000) })
+    // Numbered, so that two requests signed in the same second are two events.
+    let template = buildJobRequest({ kind: 5001, inputs: [{ type: 'text', value: `${TEXT} This is job ${++this.sent}.` }], params: { length: ['2'] }, createdAt: Math.floor(Date.now() / 1000) })
     if (encryptTo) template = encryptJobRequest(template, this.secretKey, encryptTo)
     const request = this.crypto.sign(template, this.secretKey)
     const result = new Promise<NostrEvent>((resolve) => this.pending.set(request.id, resolve))

@@ -59,6 +59,14 @@ describe('createClientHandler', () => {
     expect((await fetch(`${base}/`, { headers: { 'if-none-match': etag } })).status).toBe(304)
   })
 
+  it('finds the package root by itself', async () => {
+    const handler = createClientHandler()
+    let status = 0
+    const res = { writeHead: (code: number) => (status = code), end: () => {} } as unknown as import('node:http').ServerResponse
+    expect(handler({ method: 'HEAD', url: '/', headers: {} } as import('node:http').IncomingMessage, res)).toBe(true)
+    expect(status).toBe(200)
+  })
+
   it('answers /api/config with the relays it was given', async () => {
     const res = await fetch(`${base}/api/config`)
     expect(res.headers.get('content-type')).toContain('application/json')
