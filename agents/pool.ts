@@ -68,6 +68,7 @@ interface RelaySub {
 }
 
 const RESUME_SLACK_SECONDS = 60
+const AUTH_GRACE_MS = 150
 
 class RelayConnection {
   private ws: WebSocket | undefined
@@ -77,6 +78,9 @@ class RelayConnection {
   private challenge: string | undefined
   private authEventId: string | undefined
   private authenticated = false
+  /** Nothing is sent before AUTH is settled (or the relay had no challenge within AUTH_GRACE_MS). */
+  private ready = false
+  private graceTimer: NodeJS.Timeout | undefined
   private reconnectAttempt = 0
   private reconnectTimer: NodeJS.Timeout | undefined
   private closed = false
@@ -131,6 +135,7 @@ class RelayConnection {
   close(): void {
     this.closed = true
     clearTimeout(this.reconnectTimer)
+    clearTimeout(this.graceTimer)
     for (const id of [...this.publishes.keys()]) this.settlePublish(id, false, 'error: pool closed')
     this.subs.clear()
     this.ws?.terminate()
@@ -143,7 +148,7 @@ class RelayConnection {
       this.ensureOpen().catch(() => this.subs.get(id)?.handlers.onunreachable?.(this.url))
       return
     }
-    if (sub.awaitingAuth && !this.authenticated) return
+    if (!this.ready || (sub.awaitingAuth && !this.authenticated)) return
     const filters = sub.newestSeen
       ? sub.filters.map((f) => (f.since === undefined ? f : { ...f, since: Math.max(f.since, sub.newestSeen - RESUME_SLACK_SECONDS) }))
       : sub.filters
@@ -152,7 +157,7 @@ class RelayConnection {
 
   private sendEvent(id: string): void {
     const pending = this.publishes.get(id)
-    if (!pending || !this.connected) return
+    if (!pending || !this.connected || !this.ready) return
     if (pending.awaitingAuth && !this.authenticated) return
     this.ws!.send(JSON.stringify(['EVENT', pending.event]))
   }
@@ -177,14 +182,17 @@ class RelayConnection {
       const ws = new WebSocket(this.url, { handshakeTimeout: this.options.connectTimeoutMs })
       this.ws = ws
       this.authenticated = false
+      this.ready = false
       this.challenge = undefined
       ws.on('open', () => {
         this.reconnectAttempt = 0
-        for (const [id, sub] of this.subs) {
-      sub.newestSeen = 0
-      this.sendReq(id)
-    }
-        for (const id of this.publishes.keys()) this.sendEvent(id)
+        if (this.options.signAuth) {
+          // Relays that want AUTH send their challenge at once; a REQ sent before answering it would
+          // be served as an anonymous reader (no encrypted job requests addressed to us).
+          this.graceTimer = setTimeout(() => this.becomeReady(), AUTH_GRACE_MS)
+        } else {
+          this.becomeReady()
+        }
         resolve()
       })
       ws.on('message', (data) => this.onMessage(data.toString()))
@@ -200,6 +208,14 @@ class RelayConnection {
         this.scheduleReconnect()
       })
     })
+  }
+
+  private becomeReady(): void {
+    clearTimeout(this.graceTimer)
+    if (this.ready || !this.connected) return
+    this.ready = true
+    for (const id of this.subs.keys()) this.sendReq(id)
+    for (const id of this.publishes.keys()) this.sendEvent(id)
   }
 
   private scheduleReconnect(): void {
@@ -245,10 +261,12 @@ class RelayConnection {
       this.authEventId = undefined
       if (ok) {
         this.authenticated = true
-        this.resendAfterAuth()
+        if (this.ready) this.resendAfterAuth()
+        else this.becomeReady()
       } else {
         this.options.log.warn({ relay: this.url, message }, 'relay refused our AUTH')
         this.failAuthWaiters(`auth-required: AUTH refused (${message})`)
+        this.becomeReady()
       }
       return
     }

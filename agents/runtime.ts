@@ -145,6 +145,8 @@ export class Agent {
   private heartbeatTimer: NodeJS.Timeout | undefined
   private readonly inFlight = new Set<number>()
   private readonly running = new Map<string, { controller: AbortController; done: Promise<void> }>()
+  /** Running jobs still waiting for input jobs: they do not count against maxConcurrentJobs (no deadlock between a chain's links). */
+  private readonly waitingOnInputs = new Set<string>()
   /** Run effects found pending at start: their job may have been finished by someone else meanwhile. */
   private readonly resumed = new Set<number>()
   private readonly listeners = new Set<(state: JobState) => void>()
@@ -279,7 +281,10 @@ export class Agent {
         if (previous?.ok) void this.withdraw(capability)
       }
     }
-    if (changed && this.pool) this.subscribeRequests()
+    if (changed && this.pool) {
+      this.subscribeRequests()
+      this.refreshDeletionSub()
+    }
   }
 
   private announcement(capability: Capability): EventTemplate {
@@ -507,7 +512,7 @@ export class Agent {
     if (!this.started || this.stopping) return
     clearTimeout(this.pumpTimer)
     const now = this.clock()
-    let runSlots = this.settings.maxConcurrentJobs - this.running.size
+    let runSlots = this.settings.maxConcurrentJobs - (this.running.size - this.waitingOnInputs.size)
     for (const due of this.jobLog.dueEffects(now)) {
       if (this.inFlight.has(due.id)) continue
       if (due.type === 'run' && runSlots <= 0) continue
@@ -659,7 +664,13 @@ export class Agent {
         waiting = next.waitingFor!
       }
       const hints = spec.inputs.filter((i) => i.type === 'job' && i.relay).map((i) => i.relay!)
-      jobResults = await this.awaitJobResults(jobIds, relayUrls([...relays, ...hints]), waiting.deadline, signal)
+      this.waitingOnInputs.add(state.id)
+      this.schedulePump()
+      try {
+        jobResults = await this.awaitJobResults(jobIds, relayUrls([...relays, ...hints]), waiting.deadline, signal)
+      } finally {
+        this.waitingOnInputs.delete(state.id)
+      }
     }
     return Promise.all(
       spec.inputs.map(async (input): Promise<JobInput> => {

@@ -224,8 +224,13 @@ export interface ReputationReport {
   byKind: Record<string, ReputationScore>
   /** Counted labels, in the canonical order the sums ran in (labeller, then job). */
   evidence: LabelEvidence[]
-  /** Labels left out, each with why: those unreadable or out of scope sorted by id, then those without weight in canonical order. */
+  /** Labels left out, each with why, sorted by id. */
   ignored: IgnoredLabel[]
+  /**
+   * Distinct labels whose labeller has neither a trust path nor a verified payment for the job:
+   * well-formed, but without weight, so only counted.
+   */
+  weightless: number
 }
 
 export interface ReputationInput {
@@ -299,9 +304,9 @@ export function computeReputation(input: ReputationInput): ReputationReport {
     }
   }
 
-  // Reasons found while reading depend on the order labels arrive in, so they are sorted by id;
-  // those found while scoring come out in the canonical order.
-  const unreadable: IgnoredLabel[] = []
+  const skipped: IgnoredLabel[] = []
+  // Counted, not listed: a sybil army's labels should cost no more than counting them.
+  const weightless = new Set<string>()
   // labeller → job → the label that counts. A labeller's labels naming no job (ai.wot) share the
   // job '' and so collapse into one, like several labels for one job.
   const chosen = new Map<string, Map<string, JobOutcomeLabel>>()
@@ -310,14 +315,18 @@ export function computeReputation(input: ReputationInput): ReputationReport {
     try {
       label = readJobOutcomeLabel(event)
     } catch (err) {
-      unreadable.push({ id: event.id, reason: (err as Error).message })
+      skipped.push({ id: event.id, reason: (err as Error).message })
       continue
     }
-    if (label.agent !== agent) unreadable.push({ id: label.id, reason: 'about another agent' })
-    else if (label.createdAt > now) unreadable.push({ id: label.id, reason: 'dated after now' })
-    else if (isExpired(event, now)) unreadable.push({ id: label.id, reason: 'expired (NIP-40)' })
-    else if (deleted.size > 0 && deleted.get(label.id)?.has(label.labeller)) unreadable.push({ id: label.id, reason: 'deleted by its author (NIP-09)' })
-    else {
+    if (label.agent !== agent) skipped.push({ id: label.id, reason: 'about another agent' })
+    else if (label.createdAt > now) skipped.push({ id: label.id, reason: 'dated after now' })
+    else if (isExpired(event, now)) skipped.push({ id: label.id, reason: 'expired (NIP-40)' })
+    else if (deleted.size > 0 && deleted.get(label.id)?.has(label.labeller)) skipped.push({ id: label.id, reason: 'deleted by its author (NIP-09)' })
+    // Weight depends only on who labelled which job, so a weightless label is dropped before it
+    // costs anything more: this is where a sybil army ends.
+    else if (!trust.standing.has(label.labeller) && (paid.size === 0 || label.job === undefined || !paid.get(label.job)?.get(label.labeller))) {
+      weightless.add(label.id)
+    } else {
       let jobs = chosen.get(label.labeller)
       if (jobs === undefined) chosen.set(label.labeller, (jobs = new Map()))
       const job = label.job ?? ''
@@ -325,14 +334,14 @@ export function computeReputation(input: ReputationInput): ReputationReport {
       if (known === undefined) jobs.set(job, label)
       else if (known.id === label.id) continue // the same event from another relay
       else if (supersedes(label, known)) {
-        unreadable.push({ id: known.id, reason: SUPERSEDED, supersededBy: label.id })
+        skipped.push({ id: known.id, reason: SUPERSEDED, supersededBy: label.id })
         jobs.set(job, label)
-      } else unreadable.push({ id: label.id, reason: SUPERSEDED, supersededBy: known.id })
+      } else skipped.push({ id: label.id, reason: SUPERSEDED, supersededBy: known.id })
     }
   }
-  unreadable.sort((a, b) => compareStrings(a.id, b.id))
+  skipped.sort((a, b) => compareStrings(a.id, b.id))
   // An event delivered twice is reported once.
-  const ignored = unreadable.filter((item, i) => i === 0 || item.id !== unreadable[i - 1].id)
+  const ignored = skipped.filter((item, i) => i === 0 || item.id !== skipped[i - 1].id)
 
   const evidence: LabelEvidence[] = []
   const overall = new ScoreSum()
@@ -344,10 +353,6 @@ export function computeReputation(input: ReputationInput): ReputationReport {
       const label = jobs.get(job) as JobOutcomeLabel
       const paidMsats = paid.get(job)?.get(labeller) ?? 0
       const payment = paymentFactor(paidMsats, params.paymentHalfMsats)
-      if (standing === 0 && payment === 0) {
-        ignored.push({ id: label.id, reason: 'no trust path and no verified payment' })
-        continue
-      }
       const decay = decayFactor(now - label.createdAt, params.halfLifeSeconds)
       const weight = standing > 0 ? decay * standing * (1 + payment) : decay * payment
       const item: LabelEvidence = {
@@ -378,7 +383,7 @@ export function computeReputation(input: ReputationInput): ReputationReport {
 
   const byKind: Record<string, ReputationScore> = {}
   for (const kind of [...perKind.keys()].sort((a, b) => a - b)) byKind[kind] = (perKind.get(kind) as ScoreSum).score(params)
-  return { agent, trustRoot: trust.root, now, params, overall: overall.score(params), byKind, evidence, ignored }
+  return { agent, trustRoot: trust.root, now, params, overall: overall.score(params), byKind, evidence, ignored, weightless: weightless.size }
 }
 
 /**

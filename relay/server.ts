@@ -223,7 +223,7 @@ class Relay {
           continue
         }
         c.alive = false
-        c.ws.ping()
+        if (c.ws.readyState === WebSocket.OPEN) c.ws.ping()
       }
     }, PING_INTERVAL_MS)
     sweep.unref()
@@ -306,9 +306,9 @@ class Relay {
     this.send(connection, JSON.stringify(['OK', id, accepted, message]))
   }
 
-  /** Refuses or ends a subscription; an open one under the same id ends with it. */
-  private closed(connection: Connection, subId: string, message: string): void {
-    const existing = connection.subs.get(subId)
+  /** Refuses or ends a REQ (an open subscription under the same id ends with it) or a COUNT. */
+  private closed(connection: Connection, subId: string, message: string, endsSubscription = true): void {
+    const existing = endsSubscription ? connection.subs.get(subId) : undefined
     if (existing !== undefined) {
       this.live.remove(existing.entries)
       connection.subs.delete(subId)
@@ -347,7 +347,7 @@ class Relay {
       case 'CLOSE':
         return this.onClose(connection, message)
       case 'AUTH':
-        return this.onAuth(connection, message)
+        return this.onAuth(connection, reqKey, message)
       default:
         this.notice(connection, `invalid: unknown message type ${JSON.stringify(message[0].slice(0, 32))}`)
     }
@@ -521,20 +521,20 @@ class Relay {
       return
     }
     if (subId.length > this.config.maxSubscriptionIdLength) {
-      this.closed(connection, subId, `invalid: subscription id is longer than ${this.config.maxSubscriptionIdLength} characters`)
+      this.closed(connection, subId, `invalid: subscription id is longer than ${this.config.maxSubscriptionIdLength} characters`, !isCount)
       return
     }
     if (!this.reqLimiter.take(reqKey, this.clock())) {
-      this.closed(connection, subId, `rate-limited: too many ${verb} messages, slow down`)
+      this.closed(connection, subId, `rate-limited: too many ${verb} messages, slow down`, !isCount)
       return
     }
     const rawFilters = message.slice(2)
     if (rawFilters.length === 0) {
-      this.closed(connection, subId, `invalid: ${verb} needs at least one filter`)
+      this.closed(connection, subId, `invalid: ${verb} needs at least one filter`, !isCount)
       return
     }
     if (rawFilters.length > this.config.maxFiltersPerReq) {
-      this.closed(connection, subId, `invalid: more than ${this.config.maxFiltersPerReq} filters`)
+      this.closed(connection, subId, `invalid: more than ${this.config.maxFiltersPerReq} filters`, !isCount)
       return
     }
     const filters: Filter[] = []
@@ -546,12 +546,12 @@ class Relay {
         filters.push(filter)
       }
     } catch (err) {
-      this.closed(connection, subId, err instanceof NostrProtocolError ? err.message : 'invalid: bad filter')
+      this.closed(connection, subId, err instanceof NostrProtocolError ? err.message : 'invalid: bad filter', !isCount)
       return
     }
     const narrowed = narrowFiltersForReader(filters, connection.authed, this.config)
     if (!narrowed.ok) {
-      this.closed(connection, subId, narrowed.reason)
+      this.closed(connection, subId, narrowed.reason, !isCount)
       return
     }
     const now = this.now()
@@ -561,14 +561,14 @@ class Relay {
         this.send(connection, JSON.stringify(['COUNT', subId, { count }]))
       } catch (err) {
         this.log.error({ err }, 'COUNT failed')
-        this.closed(connection, subId, 'error: could not count events')
+        this.closed(connection, subId, 'error: could not count events', !isCount)
       }
       return
     }
 
     const previous = connection.subs.get(subId)
     if (previous === undefined && connection.subs.size >= this.config.maxSubscriptionsPerConnection) {
-      this.closed(connection, subId, `error: too many open subscriptions (max ${this.config.maxSubscriptionsPerConnection}); close one first`)
+      this.closed(connection, subId, `error: too many open subscriptions (max ${this.config.maxSubscriptionsPerConnection}); close one first`, !isCount)
       return
     }
     let stored: NostrEvent[]
@@ -576,7 +576,7 @@ class Relay {
       stored = narrowed.filters.length > 0 ? this.store.query(narrowed.filters, now) : []
     } catch (err) {
       this.log.error({ err }, 'query failed')
-      this.closed(connection, subId, 'error: could not run the query')
+      this.closed(connection, subId, 'error: could not run the query', !isCount)
       return
     }
     if (previous !== undefined) this.live.remove(previous.entries)
@@ -610,7 +610,7 @@ class Relay {
 
   // ---- AUTH (NIP-42) ---------------------------------------------------------------------------
 
-  private onAuth(connection: Connection, message: unknown[]): void {
+  private onAuth(connection: Connection, reqKey: string, message: unknown[]): void {
     const raw = message[1] as Record<string, unknown> | undefined
     const shapeError = eventShapeError(raw)
     if (shapeError !== null) {
@@ -620,6 +620,11 @@ class Relay {
       return
     }
     const event = raw as unknown as NostrEvent
+    // The signature check runs on the event loop; AUTH shares the REQ budget so it cannot be used to burn CPU.
+    if (!this.reqLimiter.take(reqKey, this.clock())) {
+      this.ok(connection, event.id, false, 'rate-limited: too many AUTH attempts, slow down')
+      return
+    }
     const error = this.authError(connection, event)
     if (error !== null) {
       this.ok(connection, event.id, false, `invalid: ${error}`)

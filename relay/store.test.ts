@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { finalizeEvent, generateSecretKey, getPublicKey, type EventTemplate, type NostrEvent } from '../nips/01.js'
 import { buildDeletion } from '../nips/09.js'
+import { selectQuery } from './sql-filter.js'
 import { EventStore } from './store.js'
 
 const NOW = 1_700_000_000
@@ -75,6 +76,13 @@ describe('saveMany', () => {
     const note = sign(alice, { content: 'hello "world" \u2603 \n', tags: [['t', 'greeting'], ['client', 'x', 'y']] })
     expect(store.saveMany([note], NOW)).toEqual([STORED])
     expect(store.query([{}], NOW)).toEqual([note])
+  })
+
+  it('stores an event that repeats a tag, and finds it once', () => {
+    const store = memoryStore()
+    const note = sign(alice, { tags: [['t', 'same'], ['t', 'same'], ['t', 'same', 'extra']] })
+    expect(store.saveMany([note], NOW)).toEqual([STORED])
+    expect(store.query([{ '#t': ['same'] }], NOW)).toEqual([note])
   })
 
   it('stores only the NIP-01 fields', () => {
@@ -324,6 +332,8 @@ describe('query and count', () => {
     const s = store()
     expect(ids(s.query([{ limit: 2 }], NOW))).toEqual(ids(byTime.slice(0, 2)))
     expect(ids(s.query([{ '#p': [p1], limit: 1 }], NOW))).toEqual(pick(3))
+    // Event 2 has both hashtags: it must count once against the limit.
+    expect(ids(s.query([{ '#t': ['nostr', 'dvm'], limit: 3 }], NOW))).toEqual(pick(0, 2, 4))
     expect(ids(s.query([{ kinds: [1], limit: 1 }, { authors: [bobPub], limit: 1 }], NOW))).toEqual(pick(3, 4))
     expect(ids(s.query([{ kinds: [1] }, { '#t': ['nostr'] }, { ids: [events[0].id] }], NOW))).toEqual(pick(0, 2, 4))
     expect(s.query([{ limit: 0 }], NOW)).toEqual([])
@@ -357,5 +367,37 @@ describe('query and count', () => {
     expect(s.count([{}], NOW)).toBe(5)
     expect(s.count([{ kinds: [1], limit: 1 }], NOW)).toBe(3)
     expect(s.count([{ kinds: [1] }, { '#t': ['nostr', 'dvm'] }, { authors: [bobPub] }], NOW)).toBe(4)
+  })
+})
+
+describe('query plans', () => {
+  // The shapes clients send most. Each must be answered from an index, and the time-ordered ones without
+  // sorting everything they match, or a LIMIT could not stop early on a large store.
+  const note = 'c'.repeat(64)
+  const shapes: [name: string, filter: Record<string, unknown>, index: string, sortsAll: boolean][] = [
+    ['kinds + limit', { kinds: [1], limit: 100 }, 'events_kind_time', false],
+    ['authors + limit', { authors: [alicePub], limit: 50 }, 'events_pubkey_time', false],
+    ['one #e', { '#e': [note] }, 'tags_value_time', false],
+    ['several #e', { '#e': [note, 'd'.repeat(64), 'e'.repeat(64)] }, 'tags_value_time', true],
+    ['#p + kinds', { '#p': [bobPub], kinds: [5001, 5002] }, 'tags_value_time', false],
+    ['ids', { ids: [note, 'd'.repeat(64)] }, 'events_id', true],
+    ['authors + kinds', { authors: [alicePub, bobPub], kinds: [0, 3] }, 'events_pubkey_kind_time', true],
+    ['addressable by author and d', { kinds: [30023], authors: [alicePub], '#d': ['post'] }, 'events_pubkey_kind_time', false],
+    ['since + until', { since: 100, until: 200, limit: 10 }, 'events_time', false],
+    ['newest', { limit: 20 }, 'events_time', false],
+  ]
+
+  it.each(shapes)('%s uses %s', (_name, filter, index, sortsAll) => {
+    const path = tempPath()
+    const store = EventStore.open(path)
+    store.saveMany([sign(alice, { tags: [['e', note], ['p', bobPub]] }), sign(bob, { kind: 30023, tags: [['d', 'post']] })], NOW)
+    store.close()
+    const db = new Database(path, { readonly: true })
+    const query = selectQuery(filter as never, NOW)!
+    const plan = (db.prepare(`EXPLAIN QUERY PLAN ${query.sql}`).all(...query.params) as { detail: string }[]).map((row) => row.detail)
+    db.close()
+    expect(plan.join('\n')).toMatch(new RegExp(`\\b${index}\\b`))
+    for (const step of plan) expect(step).not.toMatch(/^SCAN [et]$/)
+    expect(plan.includes('USE TEMP B-TREE FOR ORDER BY')).toBe(sortsAll)
   })
 })

@@ -19,6 +19,7 @@ import {
 
 export type QueryEvents = (filters: Filter[]) => Promise<NostrEvent[]>
 
+const WEIGHTLESS = 'no trust path and no verified payment'
 /** Labels read per agent at most; past it the report says `truncated`. */
 export const MAX_LABELS = 200_000
 /** Ids or authors per filter, under relays' usual per-field limit. */
@@ -126,6 +127,7 @@ export function summarize(gathered: GatheredReputation, evidenceLimit: number, k
   const byKind: Record<string, ReputationScore & { sybilBound: number }> = {}
   for (const [kind, score] of Object.entries(report.byKind)) byKind[kind] = withBound(score)
   const ignored: Record<string, number> = {}
+  if (report.weightless > 0) ignored[WEIGHTLESS] = report.weightless
   for (const { reason } of report.ignored) ignored[reason] = (ignored[reason] ?? 0) + 1
   const evidence = [...report.evidence].sort((a, b) => b.weight - a.weight || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).slice(0, evidenceLimit)
   const overall = withBound(report.overall)

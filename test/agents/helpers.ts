@@ -26,13 +26,18 @@ export function echoCapability(options: { kind?: number; price?: number; gates?:
     id: `echo-${options.kind ?? ECHO_KIND}`,
     name: 'Echo',
     about: 'Repeats its input (test capability)',
-    params: [{ name: 'gate', description: 'wait for this test gate' }],
+    params: [
+      { name: 'gate', description: 'wait for this test gate' },
+      { name: 'partial', description: 'send this as partial feedback first' },
+    ],
     price: () => options.price ?? 0,
     availability: async () => ({ ok: true }),
     async run(ctx) {
       options.started?.(ctx)
       const gate = ctx.params.gate?.[0]
       if (gate) await options.gates?.get(gate)
+      const partial = ctx.params.partial?.[0]
+      if (partial) await ctx.partial(partial)
       return { content: `echo: ${ctx.inputs.map((i) => inputText(i) ?? '').join(' | ')}` }
     },
   }

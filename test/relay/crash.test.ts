@@ -91,7 +91,6 @@ describe.skipIf(!relayBuilt)('relay process (dist/bin/timmy.js; run `npm run bui
     expect((await first.exited).signal).toBe('SIGKILL')
     client.ws.terminate()
     expect(acknowledged.size).toBeGreaterThanOrEqual(killAfter)
-    expect(acknowledged.size).toBeLessThan(sent.length)
 
     const second = await spawnRelay()
     try {
