@@ -144,7 +144,8 @@ export class Agent {
   private pumpQueued = false
   private heartbeatTimer: NodeJS.Timeout | undefined
   private readonly inFlight = new Set<number>()
-  private readonly running = new Map<string, { controller: AbortController; done: Promise<void> }>()
+  private readonly inFlightWork = new Set<Promise<void>>()
+  private readonly running = new Map<string, { controller: AbortController }>()
   /** Running jobs still waiting for input jobs: they do not count against maxConcurrentJobs (no deadlock between a chain's links). */
   private readonly waitingOnInputs = new Set<string>()
   /** Run effects found pending at start: their job may have been finished by someone else meanwhile. */
@@ -229,7 +230,8 @@ export class Agent {
     this.requestSub?.close()
     this.deletionSub?.close()
     for (const { controller } of this.running.values()) controller.abort(new JobStopped('shutdown'))
-    await Promise.race([Promise.all([...this.running.values()].map((r) => r.done)), delay(5000)])
+    // Effects in flight finish against an open log: publishes get their OK (or stay pending for the next start).
+    await Promise.race([Promise.all(this.inFlightWork), delay(5000)])
     const goodbye = this.sign(buildHeartbeat({ status: 'offline', intervalSeconds: this.settings.heartbeatSeconds, kinds: [...this.availableKinds()], activeJobs: 0, createdAt: this.nowSeconds() }))
     await this.relayPool.publish(this.relays, goodbye, { timeoutMs: 2000 }).catch(() => [])
     this.pool!.close()
@@ -360,7 +362,10 @@ export class Agent {
     } else if (this.requestSub) {
       this.requestSub.update(filters)
     } else {
-      this.requestSub = this.relayPool.subscribe(this.relays, filters, { onevent: (event) => this.onRequest(event) })
+      this.requestSub = this.relayPool.subscribe(this.relays, filters, {
+        onevent: (event) => this.onRequest(event),
+        onclosed: (relay, reason) => this.log.warn({ relay, reason }, 'relay closed the job request subscription: no requests from it until restart'),
+      })
     }
   }
 
@@ -520,13 +525,14 @@ export class Agent {
       if (!effect) continue
       if (due.type === 'run') runSlots--
       this.inFlight.add(effect.id)
-      const work = effect.spec.type === 'run' ? this.runJob(effect) : this.publishFromOutbox(effect, effect.spec)
-      work
+      const work = (effect.spec.type === 'run' ? this.runJob(effect) : this.publishFromOutbox(effect, effect.spec))
         .catch((err: Error) => this.log.error({ effect: effect.id, job: effect.jobId, err: err.message }, 'effect failed unexpectedly'))
         .finally(() => {
           this.inFlight.delete(effect.id)
+          this.inFlightWork.delete(work)
           this.schedulePump()
         })
+      this.inFlightWork.add(work)
     }
     this.metrics?.outboxPending.set({ agent: this.name }, this.jobLog.pendingEffectCount())
     const due = this.jobLog.nextEffectDue()
@@ -571,9 +577,7 @@ export class Agent {
       return
     }
     const controller = new AbortController()
-    let release!: () => void
-    const done = new Promise<void>((resolve) => (release = resolve))
-    this.running.set(jobId, { controller, done })
+    this.running.set(jobId, { controller })
     this.metrics?.jobsRunning.set({ agent: this.name }, this.running.size)
     const timeout = setTimeout(() => controller.abort(new JobStopped('timeout')), this.settings.jobTimeoutSeconds * 1000)
     try {
@@ -610,7 +614,6 @@ export class Agent {
       clearTimeout(timeout)
       this.running.delete(jobId)
       this.metrics?.jobsRunning.set({ agent: this.name }, this.running.size)
-      release()
     }
   }
 
@@ -770,7 +773,10 @@ export class Agent {
       } else if (this.deletionSub) {
         this.deletionSub.update(filters)
       } else {
-        this.deletionSub = this.relayPool.subscribe(this.relays, filters, { onevent: (event) => this.onDeletion(event) })
+        this.deletionSub = this.relayPool.subscribe(this.relays, filters, {
+          onevent: (event) => this.onDeletion(event),
+          onclosed: (relay, reason) => this.log.warn({ relay, reason }, 'relay closed the deletion subscription'),
+        })
       }
     }, this.deletionSub ? DELETION_REFRESH_MS : 0)
     this.deletionSubTimer.unref()

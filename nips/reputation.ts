@@ -227,8 +227,8 @@ export interface ReputationReport {
   /** Labels left out, each with why, sorted by id. */
   ignored: IgnoredLabel[]
   /**
-   * Distinct labels whose labeller has neither a trust path nor a verified payment for the job:
-   * well-formed, but without weight, so only counted.
+   * Labels whose labeller has neither a trust path nor a verified payment for the job: well-formed,
+   * but without weight, so only counted. An event given twice counts twice here (and nowhere else).
    */
   weightless: number
 }
@@ -236,7 +236,10 @@ export interface ReputationReport {
 export interface ReputationInput {
   /** The agent being scored (hex pubkey). */
   agent: string
-  /** Kind-1985 events (others are ignored with a reason); duplicates by id are fine. */
+  /**
+   * Kind-1985 events (others are ignored with a reason). Duplicates by id change no score, only the
+   * `weightless` count: a caller merging relays drops them first, as gatherReputation does.
+   */
   labels: readonly NostrEvent[]
   trust: TrustGraph
   payments?: readonly VerifiedPayment[]
@@ -306,7 +309,7 @@ export function computeReputation(input: ReputationInput): ReputationReport {
 
   const skipped: IgnoredLabel[] = []
   // Counted, not listed: a sybil army's labels should cost no more than counting them.
-  const weightless = new Set<string>()
+  let weightless = 0
   // labeller → job → the label that counts. A labeller's labels naming no job (ai.wot) share the
   // job '' and so collapse into one, like several labels for one job.
   const chosen = new Map<string, Map<string, JobOutcomeLabel>>()
@@ -325,7 +328,7 @@ export function computeReputation(input: ReputationInput): ReputationReport {
     // Weight depends only on who labelled which job, so a weightless label is dropped before it
     // costs anything more: this is where a sybil army ends.
     else if (!trust.standing.has(label.labeller) && (paid.size === 0 || label.job === undefined || !paid.get(label.job)?.get(label.labeller))) {
-      weightless.add(label.id)
+      weightless++
     } else {
       let jobs = chosen.get(label.labeller)
       if (jobs === undefined) chosen.set(label.labeller, (jobs = new Map()))
@@ -383,7 +386,7 @@ export function computeReputation(input: ReputationInput): ReputationReport {
 
   const byKind: Record<string, ReputationScore> = {}
   for (const kind of [...perKind.keys()].sort((a, b) => a - b)) byKind[kind] = (perKind.get(kind) as ScoreSum).score(params)
-  return { agent, trustRoot: trust.root, now, params, overall: overall.score(params), byKind, evidence, ignored, weightless: weightless.size }
+  return { agent, trustRoot: trust.root, now, params, overall: overall.score(params), byKind, evidence, ignored, weightless }
 }
 
 /**

@@ -108,7 +108,7 @@ function buildFilter(filter: Filter, now: number): BuiltFilter | null {
   let from = 'events e'
   let order = 'e.created_at DESC, e.id'
   if (driving && driving[1].length === 1) {
-    // One value: walk tags(name, value, [kind,] created_at DESC) in time order, so a LIMIT stops early.
+    // One value: walk tags_value_time (name, value, created_at DESC, kind) in time order, so a LIMIT stops early.
     // (Tags are stored once per event, name and value, so the join yields each event once.)
     from = 'tags t JOIN events e ON e.rowid = t.event'
     order = 't.created_at DESC, e.id'

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
+import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -53,6 +54,32 @@ describe('EventStore.open', () => {
     const db = new Database(path, { readonly: true })
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal')
     db.close()
+  })
+
+  it('keeps saved events when the process is then killed with SIGKILL', () => {
+    const path = tempPath()
+    const notes = [sign(alice, { content: 'one' }), sign(bob, { content: 'two' })]
+    const storeModule = new URL('./store.ts', import.meta.url).href
+    const child = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        `import { EventStore } from ${JSON.stringify(storeModule)}
+         const store = EventStore.open(process.argv[1])
+         store.saveMany(JSON.parse(process.argv[2]), ${NOW})
+         process.kill(process.pid, 'SIGKILL')`,
+        path,
+        JSON.stringify(notes),
+      ],
+      { encoding: 'utf8' },
+    )
+    expect(child.signal, child.stderr).toBe('SIGKILL')
+    const reopened = EventStore.open(path)
+    stores.push(reopened)
+    expect(new Set(ids(reopened.query([{}], NOW)))).toEqual(new Set(ids(notes)))
   })
 
   it('refuses a database with a schema version it does not know', () => {

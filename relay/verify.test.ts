@@ -94,6 +94,13 @@ describe('worker pool', () => {
     await closed.close()
   })
 
+  it('rejects a batch that is not plain data, and carries on', async () => {
+    const verifier = await open(1)
+    const unclonable = { ...events[0], content: (() => 'x') as unknown as string }
+    await expect(verifier.verify([unclonable])).rejects.toThrow(/could not be cloned/)
+    expect(await verifier.verify(events.slice(0, 2))).toEqual([true, true])
+  })
+
   it('rejects a negative thread count', async () => {
     await expect(createVerifier({ threads: -1 })).rejects.toThrow(RangeError)
   })

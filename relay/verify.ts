@@ -114,9 +114,10 @@ class VerifierPool implements SignatureVerifier {
   private send(worker: PoolWorker, events: NostrEvent[]): Promise<boolean[]> {
     const id = this.nextRequestId++
     return new Promise((resolve, reject) => {
+      // Throws (DataCloneError) for something that is not plain data; nothing is pending then.
+      worker.thread.postMessage({ id, events } satisfies VerifyRequest)
       worker.pending.set(id, { size: events.length, resolve, reject })
       worker.queuedEvents += events.length
-      worker.thread.postMessage({ id, events } satisfies VerifyRequest)
     })
   }
 

@@ -86,6 +86,7 @@ export class NwcWallet implements LightningWallet {
   readonly supportsBolt12 = false
   readonly supportsHoldInvoices: boolean
   readonly clientPubkey: string
+  readonly walletPubkey: string
   private readonly pending = new Map<string, Pending>()
   private subscription: { close(): void } = { close() {} }
   private readonly clock: () => number
@@ -100,6 +101,7 @@ export class NwcWallet implements LightningWallet {
     options: NwcWalletOptions,
   ) {
     this.clientPubkey = getPublicKey(connection.secret)
+    this.walletPubkey = connection.walletPubkey
     this.clock = options.clock ?? Date.now
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000
     this.sign = options.sign ?? finalizeEvent

@@ -4,6 +4,7 @@ import { encrypt as nip04Encrypt, decrypt as nip04Decrypt } from 'nostr-tools/ni
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildJobRequest, decryptJobContent, encryptJobRequest } from '../../nips/90.js'
 import type { RunningRelay } from '../../relay/index.js'
+import { expectValidAgainstSchema } from '../helpers/schemata.js'
 import { echoCapability, gate, startTestAgent, startTestRelay, statusOf, TestRequester, type TestAgent } from './helpers.js'
 
 const now = () => Math.floor(Date.now() / 1000)
@@ -95,5 +96,11 @@ describe('job paths', () => {
       const perRelay = await requester.pool.query([relay.url], [{ kinds: [KIND + 1004], '#e': [job.id] }])
       expect(perRelay).toHaveLength(1)
     }
+  })
+
+  it('emits only events that validate against the published schemas (partial, NIP-04, errors included)', async () => {
+    const events = await requester.query([{ authors: agents.map((a) => a.agent.pubkey), kinds: [7000, ...[0, 1, 2, 3, 4].map((i) => KIND + 1000 + i)] }])
+    expect(new Set(events.map((e) => e.tags.find((t) => t[0] === 'status')?.[1]).filter(Boolean))).toEqual(new Set(['processing', 'partial', 'error', 'success']))
+    for (const event of events) expectValidAgainstSchema(event)
   })
 })
