@@ -134,6 +134,7 @@ describe('timmy.dvm job-outcome labels', () => {
       label: 'success',
       comment: 'fast and right',
       createdAt: T,
+      expiration: undefined,
       event,
     })
   })

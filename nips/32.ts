@@ -151,6 +151,8 @@ export interface JobOutcomeLabel {
   label: string
   comment: string
   createdAt: number
+  /** NIP-40 expiration (unix seconds); a malformed one counts as absent, as in nips/40.ts. */
+  expiration?: number
   event: NostrEvent
 }
 
@@ -237,14 +239,18 @@ function isLowerHex64(value: string): boolean {
   return true
 }
 
-/** A plain decimal: digits only, no sign, no leading zero (but "0"). */
-function isDecimal(value: string): boolean {
-  if (value.length === 0 || (value.length > 1 && value.charCodeAt(0) === 48)) return false
+function isDigits(value: string): boolean {
+  if (value.length === 0) return false
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i)
     if (c < 48 || c > 57) return false
   }
   return true
+}
+
+/** A plain decimal: digits only, no sign, no leading zero (but "0"). */
+function isDecimal(value: string): boolean {
+  return isDigits(value) && (value.length === 1 || value.charCodeAt(0) !== 48)
 }
 
 function hexValue(value: string | undefined, name: string): string {
@@ -275,9 +281,10 @@ export function parseJobOutcomeLabel(value: unknown): JobOutcomeLabel {
 /**
  * parseJobOutcomeLabel for an event whose shape is already known good (one that passed signature
  * verification): the same checks but the NIP-01 shape. One pass over the tags, because reputation
- * reads labels by the hundred thousand.
+ * reads labels by the hundred thousand; for the same reason a `p` tag equal to `knownAgent` (a
+ * pubkey the caller has validated) skips the hex check.
  */
-export function readJobOutcomeLabel(event: NostrEvent): JobOutcomeLabel {
+export function readJobOutcomeLabel(event: NostrEvent, knownAgent?: string): JobOutcomeLabel {
   if (event.kind !== LABEL_KIND) invalid(`a label must be kind ${LABEL_KIND}, got ${event.kind}`)
   const namespaces: string[] = []
   const marks: string[] = []
@@ -296,6 +303,8 @@ export function readJobOutcomeLabel(event: NostrEvent): JobOutcomeLabel {
   let qualities = 0
   let amount: string | undefined
   let amounts = 0
+  let expiration: number | undefined
+  let expirations = 0
   for (const tag of event.tags) {
     const name = tag[0]
     const v = tag[1]
@@ -315,13 +324,14 @@ export function readJobOutcomeLabel(event: NostrEvent): JobOutcomeLabel {
     else if (name === 'k') (k = v), ks++
     else if (name === 'quality') (quality = v), qualities++
     else if (name === 'amount') (amount = v), amounts++
+    else if (name === 'expiration' && expirations++ === 0 && v !== undefined && v.length <= 16 && isDigits(v)) expiration = Number(v)
   }
   if (marks.length === 0) invalid('a label event needs at least one l tag')
   if (targets === 0) invalid('a label event needs at least one target: an e, p, a, r or t tag')
   for (const mark of marks) if (!namespaces.includes(mark)) invalid(`a label is marked ${JSON.stringify(mark.slice(0, 64))}, which no L tag declares`)
   const tagError = countError('p', 'the agent', ps, true)
   if (tagError) invalid(tagError)
-  const agent = hexValue(p, 'p')
+  const agent = p !== undefined && p === knownAgent ? p : hexValue(p, 'p')
   if (agent === event.pubkey) invalid('an agent cannot label its own jobs')
 
   if (timmyLabels > 0) {
@@ -346,7 +356,7 @@ export function readJobOutcomeLabel(event: NostrEvent): JobOutcomeLabel {
     }
     return {
       id: event.id, labeller: event.pubkey, agent, job, kind, outcome, quality: qualityValue, amountMsats,
-      namespace: TIMMY_LABEL_NAMESPACE, label, comment: event.content, createdAt: event.created_at, event,
+      namespace: TIMMY_LABEL_NAMESPACE, label, comment: event.content, createdAt: event.created_at, expiration, event,
     }
   }
 
@@ -360,7 +370,7 @@ export function readJobOutcomeLabel(event: NostrEvent): JobOutcomeLabel {
     if (error) invalid(error)
     return {
       id: event.id, labeller: event.pubkey, agent, job: e === undefined ? undefined : hexValue(e, 'e'), kind: k === undefined ? undefined : jobKind(k),
-      outcome, quality: undefined, amountMsats: undefined, namespace: AI_WOT_NAMESPACE, label, comment: event.content, createdAt: event.created_at, event,
+      outcome, quality: undefined, amountMsats: undefined, namespace: AI_WOT_NAMESPACE, label, comment: event.content, createdAt: event.created_at, expiration, event,
     }
   }
 

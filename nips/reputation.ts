@@ -9,7 +9,6 @@
 // NIP-01 shape is not checked again.
 import { isHex64, isNewerVersion, type EventTemplate, type NostrEvent } from './01.js'
 import { deletionTargets, DELETION_KIND } from './09.js'
-import { isExpired } from './40.js'
 import { readJobOutcomeLabel, type JobOutcome, type JobOutcomeLabel } from './32.js'
 
 export const CONTACT_LIST_KIND = 3
@@ -316,14 +315,14 @@ export function computeReputation(input: ReputationInput): ReputationReport {
   for (const event of labels) {
     let label: JobOutcomeLabel
     try {
-      label = readJobOutcomeLabel(event)
+      label = readJobOutcomeLabel(event, agent)
     } catch (err) {
       skipped.push({ id: event.id, reason: (err as Error).message })
       continue
     }
     if (label.agent !== agent) skipped.push({ id: label.id, reason: 'about another agent' })
     else if (label.createdAt > now) skipped.push({ id: label.id, reason: 'dated after now' })
-    else if (isExpired(event, now)) skipped.push({ id: label.id, reason: 'expired (NIP-40)' })
+    else if (label.expiration !== undefined && label.expiration <= now) skipped.push({ id: label.id, reason: 'expired (NIP-40)' })
     else if (deleted.size > 0 && deleted.get(label.id)?.has(label.labeller)) skipped.push({ id: label.id, reason: 'deleted by its author (NIP-09)' })
     // Weight depends only on who labelled which job, so a weightless label is dropped before it
     // costs anything more: this is where a sybil army ends.

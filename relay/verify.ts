@@ -6,13 +6,15 @@ import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import type { NostrEvent } from '../nips/01.js'
-import { loadEventCheck } from './event-check.js'
+import { loadEventCheck, type EventCheckBackend } from './event-check.js'
 import type { VerifyRequest, VerifyWorkerMessage } from './verify-worker.js'
 
 export interface SignatureVerifier {
   /** For each event, in order: is it well formed, with an id matching its content and a valid signature? */
   verify(events: NostrEvent[]): Promise<boolean[]>
   close(): Promise<void>
+  /** Which implementation checks signatures (relay/event-check.ts). */
+  readonly backend: EventCheckBackend
 }
 
 export interface VerifierOptions {
@@ -30,9 +32,10 @@ export async function createVerifier(options: VerifierOptions = {}): Promise<Sig
 }
 
 async function createInProcessVerifier(): Promise<SignatureVerifier> {
-  const check = await loadEventCheck()
+  const { check, backend } = await loadEventCheck()
   let closed = false
   return {
+    backend,
     async verify(events) {
       if (closed) throw new Error('signature verifier is closed')
       return events.map(check)
@@ -65,6 +68,7 @@ class VerifierPool implements SignatureVerifier {
   private readonly workers: PoolWorker[] = []
   private nextRequestId = 1
   private closed = false
+  backend: EventCheckBackend = 'wasm'
 
   constructor(threads: number) {
     for (let i = 0; i < threads; i++) this.workers.push(this.spawn())
@@ -136,6 +140,7 @@ class VerifierPool implements SignatureVerifier {
 
     thread.on('message', (message: VerifyWorkerMessage) => {
       if (message.type === 'ready') {
+        this.backend = message.backend
         started = true
         markReady()
         return
