@@ -23,6 +23,8 @@ export interface ReputationParams {
   followOfFollowWeight: number
   /** Verified msats at which a payment reaches half of its full effect. */
   paymentHalfMsats: number
+  /** The most weight one labeller's labels may carry together, in one score: job ids cost nothing to invent. */
+  labellerCap: number
   /** The most weight all labellers without a trust path may carry together, in one score. */
   untrustedCap: number
   /** Weight of the prior: how many full-weight labels it takes to move a score halfway. */
@@ -36,6 +38,7 @@ export const DEFAULT_REPUTATION_PARAMS: Readonly<ReputationParams> = Object.free
   followWeight: 1,
   followOfFollowWeight: 0.25,
   paymentHalfMsats: 1_000_000,
+  labellerCap: 5,
   untrustedCap: 1,
   priorWeight: 2,
   priorValue: 0.5,
@@ -51,6 +54,7 @@ export function resolveReputationParams(overrides: Partial<ReputationParams> = {
   need(Number.isFinite(params.followWeight) && params.followWeight > 0 && params.followWeight <= 1, 'followWeight', 'in (0, 1]')
   need(Number.isFinite(params.followOfFollowWeight) && params.followOfFollowWeight >= 0 && params.followOfFollowWeight <= params.followWeight, 'followOfFollowWeight', 'in [0, followWeight]')
   need(Number.isSafeInteger(params.paymentHalfMsats) && params.paymentHalfMsats > 0, 'paymentHalfMsats', 'a positive whole number of msats')
+  need(Number.isFinite(params.labellerCap) && params.labellerCap > 0, 'labellerCap', 'a positive number')
   need(Number.isFinite(params.untrustedCap) && params.untrustedCap >= 0, 'untrustedCap', 'a non-negative number')
   need(Number.isFinite(params.priorWeight) && params.priorWeight > 0, 'priorWeight', 'a positive number')
   need(Number.isFinite(params.priorValue) && params.priorValue >= 0 && params.priorValue <= 1, 'priorValue', 'in [0, 1]')
@@ -66,9 +70,11 @@ export interface TrustGraph {
   standing: ReadonlyMap<string, number>
 }
 
+// Contact lists run to thousands of `p` tags each. A malformed one is not worth a full hex check:
+// it can never equal a labeller's (verified) pubkey, so it gives nobody standing.
 function followsIn(event: NostrEvent): string[] {
   const follows: string[] = []
-  for (const tag of event.tags) if (tag[0] === 'p' && isHex64(tag[1])) follows.push(tag[1])
+  for (const tag of event.tags) if (tag[0] === 'p' && typeof tag[1] === 'string' && tag[1].length === 64) follows.push(tag[1])
   return follows
 }
 
@@ -177,9 +183,9 @@ export function paymentFactor(msats: number, paymentHalfMsats: number): number {
 export interface ReputationScore {
   /** In [0, 1]: the weighted mean of the counted labels' values and the prior. */
   value: number
-  /** Decayed weight of labels from labellers with a trust path. */
+  /** Decayed weight of labels from labellers with a trust path, after the per-labeller cap. */
   trustedWeight: number
-  /** Decayed, payment-backed weight of labellers without one, after the cap. */
+  /** Decayed, payment-backed weight of labellers without one, after the caps. */
   untrustedWeight: number
   /** Labels counted in this score. */
   labels: number
@@ -202,7 +208,7 @@ export interface LabelEvidence {
   standing: number
   decay: number
   value: number
-  /** decay × standing × (1 + payment factor) with a trust path; decay × payment factor without, before the cap. */
+  /** decay × standing × (1 + payment factor) with a trust path; decay × payment factor without. Before the caps. */
   weight: number
 }
 
@@ -259,22 +265,39 @@ function supersedes(a: JobOutcomeLabel, b: JobOutcomeLabel): boolean {
   return isNewerVersion(a.event, b.event)
 }
 
+/** One score's sums. Labels arrive labeller by labeller; each labeller's share is capped when it ends. */
 class ScoreSum {
   trustedWeight = 0
   trustedValue = 0
   untrustedWeight = 0
   untrustedValue = 0
   labels = 0
+  private labellerWeight = 0
+  private labellerValue = 0
+  private labellerTrusted = false
 
   add(evidence: LabelEvidence): void {
     this.labels++
-    if (evidence.standing > 0) {
-      this.trustedWeight += evidence.weight
-      this.trustedValue += evidence.weight * evidence.value
+    this.labellerWeight += evidence.weight
+    this.labellerValue += evidence.weight * evidence.value
+    this.labellerTrusted = evidence.standing > 0
+  }
+
+  /** Closes the current labeller: its labels together weigh at most labellerCap. */
+  endLabeller(params: ReputationParams): void {
+    if (this.labellerWeight === 0) return
+    const capped = this.labellerWeight > params.labellerCap
+    const weight = capped ? params.labellerCap : this.labellerWeight
+    const value = capped ? this.labellerValue * (params.labellerCap / this.labellerWeight) : this.labellerValue
+    if (this.labellerTrusted) {
+      this.trustedWeight += weight
+      this.trustedValue += value
     } else {
-      this.untrustedWeight += evidence.weight
-      this.untrustedValue += evidence.weight * evidence.value
+      this.untrustedWeight += weight
+      this.untrustedValue += value
     }
+    this.labellerWeight = 0
+    this.labellerValue = 0
   }
 
   score(params: ReputationParams): ReputationScore {
@@ -381,6 +404,8 @@ export function computeReputation(input: ReputationInput): ReputationReport {
         sum.add(item)
       }
     }
+    overall.endLabeller(params)
+    for (const sum of perKind.values()) sum.endLabeller(params)
   }
 
   const byKind: Record<string, ReputationScore> = {}

@@ -64,11 +64,12 @@ const outcome = (p: Promise<unknown>) => p.then((v) => v, (e: unknown) => e)
 const balance = async (node: FakeLightningNode) => (await node.balance()).balanceMsats
 
 /** Locks job-1 for 50,000 msat and has the requester pay it; resolves when the payment is held. */
-async function lockAndPay(escrow: Escrow): Promise<Promise<unknown>> {
+async function lockAndPay(escrow: Escrow): Promise<{ payment: Promise<unknown> }> {
   const record = await escrow.lock({ jobId: 'job-1', amountMsats: 50_000, description: 'summarize' })
   const payment = outcome(requester.payInvoice(record.bolt11!, { maxFeeMsats: 0 }))
   expect((await escrow.tick()).map((r) => r.state)).toEqual(['held'])
-  return payment
+  // Wrapped: an async function would otherwise wait for the (held) payment itself.
+  return { payment }
 }
 
 describe('escrow', () => {
@@ -107,7 +108,7 @@ describe('escrow', () => {
 
   it('returns the payment on a dispute within the window, and refuses one after it', async () => {
     const escrow = open()
-    const payment = await lockAndPay(escrow)
+    const { payment } = await lockAndPay(escrow)
     escrow.delivered('job-1')
     now += 60_000
     expect(await escrow.refund('job-1', 'the summary is empty')).toMatchObject({ state: 'canceled', reason: 'the summary is empty' })
@@ -180,7 +181,7 @@ describe('escrow across restarts', () => {
 
   it('finishes a settle that crashed before the wallet call, exactly once', async () => {
     const crashing = open(delegate(agent, { settleHoldInvoice: never }))
-    const payment = await lockAndPay(crashing)
+    const { payment } = await lockAndPay(crashing)
     crashing.delivered('job-1')
     void crashing.accept('job-1')
     await Promise.resolve()
@@ -196,7 +197,7 @@ describe('escrow across restarts', () => {
 
   it('finishes a settle that crashed after the wallet settled but before the state was written', async () => {
     const crashing = open(delegate(agent, { settleHoldInvoice: async (preimage) => { await agent.settleHoldInvoice(preimage); return never() } }))
-    const payment = await lockAndPay(crashing)
+    const { payment } = await lockAndPay(crashing)
     crashing.delivered('job-1')
     void crashing.accept('job-1')
     expect(await payment).toMatchObject({ preimage: expect.any(String) })
@@ -209,7 +210,7 @@ describe('escrow across restarts', () => {
 
   it('finishes a refund that crashed midway', async () => {
     const crashing = open(delegate(agent, { cancelHoldInvoice: async (hash) => { await agent.cancelHoldInvoice(hash); return never() } }))
-    const payment = await lockAndPay(crashing)
+    const { payment } = await lockAndPay(crashing)
     void crashing.refund('job-1', 'requester disputed')
     expect(await payment).toMatchObject({ code: 'payment-failed' })
 
