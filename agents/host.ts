@@ -7,6 +7,7 @@
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { startRelay, type RunningRelay } from '../relay/index.js'
+import { createClientHandler } from '../client/serve.js'
 import type { Capability } from './capability.js'
 import type { TimmyConfig } from './config.js'
 import { loadEventCrypto } from './crypto.js'
@@ -75,7 +76,7 @@ export interface HostOptions {
   log: Logger
   clock?: () => number
   fetchUrl?: UrlFetcher
-  /** Hook for the web client's static files. */
+  /** Serves the web client; default: the bundled Lit client (client/serve.ts). */
   staticHandler?: StaticHandler
 }
 
@@ -115,7 +116,8 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
       await agent.start()
       agents.push(agent)
     }
-    const http = await startHttpApi({ host: config.host, port: config.httpPort, agents, registry: metrics.registry, log: log.child({ part: 'http' }), ...(options.staticHandler && { staticHandler: options.staticHandler }) })
+    const staticHandler = options.staticHandler ?? createClientHandler({ relays })
+    const http = await startHttpApi({ host: config.host, port: config.httpPort, agents, registry: metrics.registry, log: log.child({ part: 'http' }), staticHandler })
     closers.push(() => http.close())
     log.info({ relay: relay.url, http: http.url, agents: agents.map((a) => ({ name: a.name, npub: a.npub })) }, 'timmy host started')
     return { relay, http, agents, metrics, close }

@@ -204,6 +204,12 @@ describe('timmy.dvm job-outcome labels', () => {
     expect(message).toContain(reason)
   })
 
+  it('reads a NIP-40 expiration in the same pass, ignoring a malformed one like nips/40.ts', () => {
+    expect(parseJobOutcomeLabel(sign([...goodTags(), ['expiration', '1700000123']])).expiration).toBe(1_700_000_123)
+    expect(parseJobOutcomeLabel(sign([...goodTags(), ['expiration', 'soon']])).expiration).toBeUndefined()
+    expect(parseJobOutcomeLabel(sign([...goodTags(), ['expiration', '12'], ['expiration', '34']])).expiration).toBe(12)
+  })
+
   it('rejects an agent labelling its own job', () => {
     expect(reasonOf(sign(goodTags(), '', agentSk))).toBe('invalid: an agent cannot label its own jobs')
   })

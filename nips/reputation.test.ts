@@ -160,6 +160,14 @@ describe('weighting', () => {
     expect(paymentFactor(1000, 1000)).toBe(0.5)
   })
 
+  it('caps what one labeller can say, since job ids cost nothing to invent', () => {
+    const flood = Array.from({ length: 50 }, () => label(alice, { quality: 5 }))
+    const report = score({ labels: [...flood, label(bob, { outcome: 'failed', quality: undefined })] })
+    const cap = DEFAULT_REPUTATION_PARAMS.labellerCap
+    expect(report.overall).toEqual({ value: (cap + priorMass) / (cap + 0.25 + prior), trustedWeight: cap + 0.25, untrustedWeight: 0, labels: 51 })
+    expect(report.evidence.filter((e) => e.labeller === alice.pk).every((e) => e.weight === 1)).toBe(true)
+  })
+
   it('lets a paying stranger count, up to the cap for all strangers together', () => {
     const job = nextJob()
     const report = score({ labels: [label(carol, { job })], payments: [{ job, payer: carol.pk, recipient: agent.pk, msats: 3_000_000 }] })
@@ -252,6 +260,8 @@ describe('counting each label once', () => {
     const report = score({ labels: [one, broken, { ...one }, one, broken] })
     expect(report.overall.labels).toBe(1)
     expect(report.ignored).toHaveLength(1)
+    const twice = label(carol)
+    expect(score({ labels: [twice, { ...twice }] }).overall).toEqual(score({ labels: [twice] }).overall)
   })
 
   it('prefers a timmy.dvm label to the same labeller’s ai.wot attestation for the job', () => {
@@ -376,6 +386,7 @@ describe('parameters', () => {
     expect(() => resolveReputationParams({ followOfFollowWeight: 2 })).toThrow('followOfFollowWeight')
     expect(() => resolveReputationParams({ priorWeight: 0 })).toThrow('priorWeight')
     expect(() => resolveReputationParams({ untrustedCap: -1 })).toThrow('untrustedCap')
+    expect(() => resolveReputationParams({ labellerCap: 0 })).toThrow('labellerCap')
     expect(() => score({ labels: [], now: -1 })).toThrow('now must be unix seconds')
     expect(() => score({ labels: [], payments: [{ job: 'x', payer: alice.pk, recipient: agent.pk, msats: 1 }] })).toThrow('verified payment')
   })

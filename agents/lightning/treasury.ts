@@ -254,7 +254,8 @@ export class Treasury {
     return {
       agent,
       hotWalletMsats: this.accountBalance(agent, 'hot_wallet'),
-      earnedMsats: -this.accountBalance(agent, 'earnings'),
+      // Income is a credit balance; 0 - x rather than -x, which would give -0 for nothing earned.
+      earnedMsats: 0 - this.accountBalance(agent, 'earnings'),
       pendingWithdrawalMsats: this.accountBalance(agent, 'withdrawals'),
       coldWalletMsats: this.accountBalance(agent, 'cold_wallet'),
       feesMsats: this.accountBalance(agent, 'fees'),

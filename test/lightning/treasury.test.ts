@@ -8,7 +8,7 @@ import fc from 'fast-check'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { FakeLightningNetwork, seededRandom, type FakeLightningNode } from '../../agents/lightning/fake-network.js'
 import { registerTreasuryCommands, Treasury, treasuryPath, type TreasuryOptions } from '../../agents/lightning/treasury.js'
-import type { LightningWallet } from '../../agents/lightning/wallet.js'
+import { WalletError, type LightningWallet } from '../../agents/lightning/wallet.js'
 
 const START = 1_700_000_000_000
 let now = START
@@ -37,7 +37,7 @@ afterEach(() => {
 })
 
 function open(options: Partial<TreasuryOptions> = {}): Treasury {
-  const treasury = Treasury.open(dbPath, { wallet: host, coldWallet: cold, clock: () => now, ...options })
+  const treasury = Treasury.open(dbPath, { wallet: host, coldWallet: cold, clock: () => now, maxFee: { baseMsats: 1000, ppm: 0 }, ...options })
   opened.push(treasury)
   return treasury
 }
@@ -100,7 +100,7 @@ describe('sweeps and withdrawals', () => {
     expect(treasury.sweep({ agent: 'summarizer', thresholdMsats: 50_000, keepMsats: 10_000 })).toBeUndefined()
     await earn(treasury, 'summarizer', 20_000)
     const withdrawal = treasury.sweep({ agent: 'summarizer', thresholdMsats: 50_000, keepMsats: 10_000 })!
-    expect(withdrawal).toMatchObject({ id: 1, agent: 'summarizer', amountMsats: 50_000, state: 'pending-approval' })
+    expect(withdrawal).toMatchObject({ id: 1, agent: 'summarizer', amountMsats: 49_000, feeReserveMsats: 1000, state: 'pending-approval' })
     expect(treasury.sweep({ agent: 'summarizer', thresholdMsats: 0 })).toBeUndefined()
     expect(treasury.balance('summarizer')).toMatchObject({ hotWalletMsats: 10_000, pendingWithdrawalMsats: 50_000 })
 
@@ -110,8 +110,8 @@ describe('sweeps and withdrawals', () => {
     treasury.approve(1, { by: 'cli:alice' })
     const [paid] = await treasury.process()
     expect(paid).toMatchObject({ id: 1, state: 'paid', approvedBy: 'cli:alice', feeMsats: 1000 })
-    expect((await cold.balance()).balanceMsats).toBe(50_000)
-    expect(treasury.balance('summarizer')).toEqual({ agent: 'summarizer', hotWalletMsats: 9000, earnedMsats: 60_000, pendingWithdrawalMsats: 0, coldWalletMsats: 50_000, feesMsats: 1000 })
+    expect((await cold.balance()).balanceMsats).toBe(49_000)
+    expect(treasury.balance('summarizer')).toEqual({ agent: 'summarizer', hotWalletMsats: 10_000, earnedMsats: 60_000, pendingWithdrawalMsats: 0, coldWalletMsats: 49_000, feesMsats: 1000 })
     expect(await treasury.process()).toEqual([])
     expect(coldPayments()).toHaveLength(1)
     expect(treasury.unbalancedTransactions()).toEqual([])
@@ -128,7 +128,7 @@ describe('sweeps and withdrawals', () => {
     treasury.approve(w.id, { by: 'op', bolt11: right.bolt11 })
     expect(() => treasury.approve(w.id, { by: 'op' })).toThrow(expect.objectContaining({ status: 409 }))
     expect(await treasury.process()).toMatchObject([{ state: 'paid', paymentHash: right.paymentHash }])
-    expect(() => treasury.requestWithdrawal({ agent: 'a', amountMsats: 10_000, reason: 'too much' })).toThrow(/has 4000 msat/)
+    expect(() => treasury.requestWithdrawal({ agent: 'a', amountMsats: 10_000, reason: 'too much' })).toThrow(/has 4000 msat, cannot withdraw 10000 msat plus up to 1000 msat of fees/)
   })
 
   it('returns the sats of a rejected or failed withdrawal to the agent', async () => {
@@ -202,7 +202,7 @@ describe('withdrawals across crashes', () => {
     expect(coldPayments()).toHaveLength(1)
     expect(await restarted.process()).toEqual([])
     expect(coldPayments()).toHaveLength(1)
-    expect(restarted.balance('a')).toMatchObject({ hotWalletMsats: -1000 + 0, coldWalletMsats: 80_000, feesMsats: 1000 })
+    expect(restarted.balance('a')).toEqual({ agent: 'a', hotWalletMsats: 0, earnedMsats: 80_000, pendingWithdrawalMsats: 0, coldWalletMsats: 79_000, feesMsats: 1000 })
   })
 
   it('books without paying again when the crash came after the payment but before the ledger write', async () => {
@@ -216,12 +216,12 @@ describe('withdrawals across crashes', () => {
     const restarted = open()
     expect(await restarted.process()).toMatchObject([{ id, state: 'paid', feeMsats: 1000 }])
     expect(coldPayments()).toHaveLength(1)
-    expect(restarted.balance('a')).toMatchObject({ coldWalletMsats: 80_000, pendingWithdrawalMsats: 0, feesMsats: 1000 })
+    expect(restarted.balance('a')).toMatchObject({ coldWalletMsats: 79_000, pendingWithdrawalMsats: 0, feesMsats: 1000 })
     expect(restarted.unbalancedTransactions()).toEqual([])
   })
 
   it('leaves a payment whose outcome is unknown for the next round', async () => {
-    const flaky = open({ wallet: delegate(host, { payInvoice: async () => { throw new (await import('../../agents/lightning/wallet.js')).WalletError('timeout', 'no answer') } }) })
+    const flaky = open({ wallet: delegate(host, { payInvoice: async () => { throw new WalletError('timeout', 'no answer') } }) })
     const id = await approvedWithdrawal(flaky)
     expect(await flaky.process()).toEqual([])
     expect(flaky.withdrawal(id).state).toBe('paying')
@@ -257,7 +257,7 @@ describe('timmy treasury', () => {
     expect(await run('ledger', '--agent', 'summarizer')).toMatch(/hot_wallet\s+credit 70 sat/)
     expect(JSON.parse(await run('withdrawals', '--pending', '--json'))).toMatchObject([{ id: w.id, state: 'pending-approval' }])
     expect(JSON.parse(await run('approve', String(w.id), '--json'))).toMatchObject({ id: w.id, state: 'approved', approvedBy: expect.stringMatching(/^cli:/) })
-    expect(await run('withdrawals')).toMatch(/#1 {2}summarizer {2}70 sat {2}approved/)
+    expect(await run('withdrawals')).toMatch(/#1 {2}summarizer {2}69 sat {2}approved/)
 
     const err = await run('approve', String(w.id)).then(() => undefined, (e: unknown) => e)
     expect(err).toBeInstanceOf(CommanderError)
