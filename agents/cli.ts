@@ -7,6 +7,7 @@ import { generateSecretKey } from '../nips/01.js'
 import { decodeToHexPubkey, npubEncode } from '../nips/19.js'
 import { INPUT_TYPES, type InputType, type JobRequestInput } from '../nips/90.js'
 import { approveJob, pendingApprovals, rejectJob } from './approvals.js'
+import { runAuctionJobCommand } from './auction/cli.js'
 import type { Capability } from './capability.js'
 import { builtinCapabilities } from './capabilities/index.js'
 import { describeConfig, loadConfig, type ConfigInput, type TimmyConfig } from './config.js'
@@ -178,12 +179,30 @@ export function registerAgentCommands(program: Command): void {
     .option('--key <name>', 'sign with this stored key instead of a fresh one')
     .option('--timeout <seconds>', 'give up after this long', Number, 60)
     .option('--json', 'print JSON lines: every feedback, then the result')
+    .option('--auction', 'put the job out to a sealed-bid second-price auction; --bid is the reserve price')
+    .option('--bid-window <seconds>', 'with --auction: how long bids are taken', integer('bid window'), 30)
+    .option('--reveal-window <seconds>', 'with --auction: how long bidders have to reveal after bidding closes', integer('reveal window'), 30)
     .addOption(homeOption())
     .addOption(passphraseOption())
     .action(
       async (
         kind: number,
-        options: CommonOptions & { input: string[]; inputType: InputType; param?: string[]; output?: string; bid?: number; to?: string; encrypt?: boolean; relay: string[]; key?: string; timeout: number; json?: boolean },
+        options: CommonOptions & {
+          input: string[]
+          inputType: InputType
+          param?: string[]
+          output?: string
+          bid?: number
+          to?: string
+          encrypt?: boolean
+          relay: string[]
+          key?: string
+          timeout: number
+          json?: boolean
+          auction?: boolean
+          bidWindow: number
+          revealWindow: number
+        },
       ) => {
         try {
           if (options.input.length === 0) throw new Error('give at least one --input')
@@ -197,6 +216,29 @@ export function registerAgentCommands(program: Command): void {
           const secretKey = options.key ? (await openKeystore(config, log, options)).load(options.key) : generateSecretKey()
           const relays = options.relay.length ? options.relay : [`ws://127.0.0.1:${config.relayPort}`, ...config.relays]
           const inputs: JobRequestInput[] = options.input.map((value) => ({ type: options.inputType, value }))
+          if (options.auction) {
+            if (options.bid === undefined) throw new Error('an auction needs --bid: the reserve price in msats')
+            if (options.to || options.encrypt) throw new Error('an auction is an open, public request: --to and --encrypt do not apply')
+            if (options.bidWindow < 1 || options.revealWindow < 1) throw new Error('--bid-window and --reveal-window must be at least 1 second')
+            process.exit(
+              await runAuctionJobCommand({
+                config,
+                log,
+                kind,
+                inputs,
+                params,
+                ...(options.output && { output: options.output }),
+                reserveMsats: options.bid,
+                bidWindowSeconds: options.bidWindow,
+                revealWindowSeconds: options.revealWindow,
+                relays,
+                ...(options.key && { keyName: options.key }),
+                secretKey,
+                timeoutSeconds: options.timeout,
+                json: options.json ?? false,
+              }),
+            )
+          }
           const print = (line: object) => process.stdout.write(`${JSON.stringify(line)}\n`)
           const { result } = await sendJob({
             kind,
@@ -427,6 +469,16 @@ function describeFact(fact: JobFact): string {
       return `  kind ${fact.request.kind} from ${npubEncode(fact.request.pubkey).slice(0, 16)}…${fact.takeoverFrom ? ` (taken over from ${npubEncode(fact.takeoverFrom).slice(0, 16)}…)` : ''}`
     case 'quoted':
       return `  price ${fact.priceMsats} msats`
+    case 'bid-committed':
+      return `  sealed bid of ${fact.bid.priceMsats} msats, commit ${fact.bid.commit.id}`
+    case 'bid-revealed':
+      return `  reveal ${fact.revealId}`
+    case 'outcome-rejected':
+      return `  outcome ${fact.outcomeId} does not verify: ${fact.problems.join('; ')}`
+    case 'won':
+      return `  paid the clearing price of ${fact.clearingPriceMsats} msats (outcome ${fact.outcomeId})`
+    case 'lost':
+      return `  ${fact.reason}`
     case 'approval-required':
       return `  ${fact.reason}`
     case 'approved':

@@ -31,6 +31,34 @@ const agentProfile = z
   })
   .strict()
 
+/** What a job costs this host: a fixed part and a part per 1000 characters of input. */
+const costModel = z
+  .object({
+    baseMsats: z.number().int().nonnegative().default(0),
+    msatsPer1000Chars: z.number().int().nonnegative().default(0),
+  })
+  .strict()
+
+const auctionSettings = z
+  .object({
+    /**
+     * Costs by job kind ("5001": {...}); bidders bid their cost (truthful bidding is a dominant
+     * strategy in a second-price auction). Kinds without one bid the capability's price.
+     */
+    costs: z.record(z.string().regex(/^[0-9]+$/, 'a job kind'), costModel).default({}),
+    /** Reveal bids NIP-44 encrypted to the auctioneer (recommended by nips/auction.md) instead of in public. */
+    encryptReveals: z.boolean().default(true),
+    /** How long a bidder waits for the outcome after the reveal deadline before it gives up. */
+    outcomeWaitSeconds: z.number().positive().default(300),
+    /** Auctioneers close this long after the reveal deadline, so that in-time events reach the relays (W in nips/auction.md). */
+    closeGraceSeconds: z.number().nonnegative().default(5),
+  })
+  .strict()
+
+export type CostModel = z.infer<typeof costModel>
+export type AuctionSettings = z.infer<typeof auctionSettings>
+export const DEFAULT_AUCTION_SETTINGS: AuctionSettings = auctionSettings.parse({})
+
 export const configSchema = z
   .object({
     /** Keys, job logs and the embedded relay's database live here. */
@@ -70,6 +98,8 @@ export const configSchema = z
       })
       .strict()
       .default({ kinds: [] }),
+    /** Sealed-bid auctions (nips/auction.md): how agents bid and how `timmy job --auction` closes. */
+    auction: auctionSettings.default(DEFAULT_AUCTION_SETTINGS),
     /** Per-agent profile settings, by agent name. */
     agents: z.record(z.string(), agentProfile).default({}),
   })

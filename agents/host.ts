@@ -1,6 +1,7 @@
 // `timmy start`: the embedded relay, one agent per capability (each with its own key and job
 // log), and the HTTP API, all in one process. Layout under $TIMMY_HOME:
 //   passphrase            generated when nothing else unlocks the keys (0600)
+//   operators             npubs allowed on the operator HTTP API (`timmy operators add`)
 //   keys/<name>.json      NIP-49 encrypted agent keys (0600)
 //   agents/<name>/jobs.db each agent's job log and outbox
 //   relay/events.db       the embedded relay's store
@@ -16,6 +17,7 @@ import { JobLog } from './joblog.js'
 import { Keystore } from './keystore.js'
 import type { Logger } from './logger.js'
 import { createJobMetrics, type JobMetrics } from './metrics.js'
+import { loadOperators, NO_OPERATORS_REASON, operatorsPath } from './operators.js'
 import { Agent, type AgentSettings } from './runtime.js'
 import type { UrlFetcher } from './url-input.js'
 
@@ -117,7 +119,18 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
       agents.push(agent)
     }
     const staticHandler = options.staticHandler ?? createClientHandler({ relays })
-    const http = await startHttpApi({ host: config.host, port: config.httpPort, agents, registry: metrics.registry, log: log.child({ part: 'http' }), staticHandler })
+    if (loadOperators(config.home).size === 0) log.warn({ file: operatorsPath(config.home) }, NO_OPERATORS_REASON)
+    const http = await startHttpApi({
+      host: config.host,
+      port: config.httpPort,
+      agents,
+      registry: metrics.registry,
+      log: log.child({ part: 'http' }),
+      staticHandler,
+      // Read per request: `timmy operators add|remove` takes effect without a restart.
+      operators: () => loadOperators(config.home),
+      ...(options.clock && { clock: options.clock }),
+    })
     closers.push(() => http.close())
     log.info({ relay: relay.url, http: http.url, agents: agents.map((a) => ({ name: a.name, npub: a.npub })) }, 'timmy host started')
     return { relay, http, agents, metrics, close }

@@ -5,14 +5,26 @@
 //   GET  /api/jobs?status=&agent=&limit= jobs, newest first
 //   GET  /api/jobs/:id                  one job with its facts (the log) and outbox
 //   GET  /api/approvals                 jobs waiting for an operator
-//   POST /api/approvals/:id/approve     {"by"?}
-//   POST /api/approvals/:id/reject      {"reason", "by"?}
+//   POST /api/approvals/:id/approve     {"by"?}                 operator
+//   POST /api/approvals/:id/reject      {"reason", "by"?}       operator
 // Anything else goes to the static handler (the web client) when one is given, else 404.
+//
+// Operator routes (and the details of encrypted jobs, which hold the decrypted request) need a
+// NIP-98 `Authorization: Nostr <base64 event>` signed by an npub on the operators allowlist
+// (agents/operators.ts). Everything else is public: it is what the relays show anyway.
+//
+// CSRF: operator requests carry no ambient credential (no cookie, no session, no source-address
+// trust); their authority is a signature over this exact URL, method and body made within the
+// last minute, which a cross-site page cannot produce without the operator's key. So a forged
+// cross-site request is just an unauthenticated one. Public GETs answer any origin (CORS `*`);
+// operator routes send no CORS headers, so browsers keep other origins' scripts away from them.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Registry } from 'prom-client'
+import { npubEncode } from '../nips/19.js'
 import { ApprovalError } from './approvals.js'
 import type { Logger } from './logger.js'
+import { createOperatorAuth, type OperatorAuth } from './operators.js'
 import type { Agent } from './runtime.js'
 import type { JobState, JobStatus } from './state.js'
 
@@ -27,6 +39,10 @@ export interface HttpApiOptions {
   log: Logger
   /** The web client's files (served later by the client work). */
   staticHandler?: StaticHandler
+  /** Hex pubkeys allowed on operator routes (read per request); none: operator routes answer 403. */
+  operators?: () => ReadonlySet<string>
+  /** Unix milliseconds (NIP-98 time window). */
+  clock?: () => number
 }
 
 export interface RunningHttpApi {
@@ -42,10 +58,14 @@ class HttpError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    readonly headers: Record<string, string> = {},
   ) {
     super(message)
   }
 }
+
+const PUBLIC_GET = [/^\/healthz$/, /^\/metrics$/, /^\/api\/agents$/, /^\/api\/jobs$/, /^\/api\/jobs\/[0-9a-f]{64}$/, /^\/api\/approvals$/]
+const ANY_ORIGIN = { 'access-control-allow-origin': '*' }
 
 export function jobSummary(agent: Pick<Agent, 'name' | 'pubkey'>, state: JobState): Record<string, unknown> {
   return {
@@ -71,6 +91,15 @@ export function jobSummary(agent: Pick<Agent, 'name' | 'pubkey'>, state: JobStat
 
 export async function startHttpApi(options: HttpApiOptions): Promise<RunningHttpApi> {
   const { agents, registry, log } = options
+  const clock = options.clock ?? Date.now
+  const operatorAuth: OperatorAuth = createOperatorAuth({ operators: options.operators ?? (() => new Set()), now: () => Math.floor(clock() / 1000) })
+
+  /** The operator's pubkey, or an HttpError (401 with a WWW-Authenticate challenge, or 403). */
+  const requireOperator = (req: IncomingMessage, body: Uint8Array): string => {
+    const decision = operatorAuth.authorize({ host: req.headers.host ?? '', path: req.url ?? '/', method: req.method ?? 'GET', authorization: req.headers.authorization, body })
+    if (decision.ok) return decision.pubkey
+    throw new HttpError(decision.status, decision.reason, decision.status === 401 ? { 'www-authenticate': 'Nostr' } : {})
+  }
 
   const findJob = (id: string): { agent: Agent; state: JobState } => {
     for (const agent of agents) {
@@ -82,6 +111,14 @@ export async function startHttpApi(options: HttpApiOptions): Promise<RunningHttp
 
   const routes = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> => {
     const path = url.pathname
+    if (req.method === 'OPTIONS' && (path.startsWith('/api/') || path === '/healthz' || path === '/metrics')) {
+      // Preflights succeed for public GETs only; operator routes get no CORS grant.
+      const isPublic = PUBLIC_GET.some((p) => p.test(path))
+      res.writeHead(204, isPublic ? { ...ANY_ORIGIN, 'access-control-allow-methods': 'GET', 'access-control-max-age': '600' } : {})
+      res.end()
+      return true
+    }
+    if (req.method === 'GET' && PUBLIC_GET.some((p) => p.test(path))) res.setHeader('access-control-allow-origin', '*')
     if (req.method === 'GET' && path === '/healthz') {
       const running = agents.every((a) => a.status().running)
       json(res, running ? 200 : 503, { ok: running, agents: agents.map((a) => ({ name: a.name, running: a.status().running })) })
@@ -114,6 +151,10 @@ export async function startHttpApi(options: HttpApiOptions): Promise<RunningHttp
     const jobMatch = /^\/api\/jobs\/([0-9a-f]{64})$/.exec(path)
     if (req.method === 'GET' && jobMatch) {
       const { agent, state } = findJob(jobMatch[1])
+      if (state.spec?.encryption !== undefined) {
+        res.removeHeader('access-control-allow-origin')
+        requireOperator(req, new Uint8Array())
+      }
       json(res, 200, {
         job: { ...jobSummary(agent, state), request: state.request, spec: state.spec, result: state.result, partials: state.partials },
         facts: agent.jobLog.facts(state.id),
@@ -128,12 +169,13 @@ export async function startHttpApi(options: HttpApiOptions): Promise<RunningHttp
     const decision = /^\/api\/approvals\/([0-9a-f]{64})\/(approve|reject)$/.exec(path)
     if (decision) {
       if (req.method !== 'POST') throw new HttpError(405, 'use POST')
-      // A JSON content type forces a CORS preflight, which this API never grants: a web page the
-      // operator visits cannot approve jobs behind their back.
+      const raw = await readBody(req)
+      const operator = requireOperator(req, raw)
+      // Besides NIP-98: a JSON content type forces a CORS preflight, which operator routes never grant.
       if (!(req.headers['content-type'] ?? '').startsWith('application/json')) throw new HttpError(415, 'send Content-Type: application/json')
-      const body = await readJson(req)
+      const body = parseJsonObject(raw)
       const { agent } = findJob(decision[1])
-      const by = typeof body.by === 'string' && body.by ? `http:${body.by.slice(0, 64)}` : 'http'
+      const by = typeof body.by === 'string' && body.by ? `http:${npubEncode(operator)}:${body.by.slice(0, 64)}` : `http:${npubEncode(operator)}`
       try {
         if (decision[2] === 'approve') {
           json(res, 200, { job: jobSummary(agent, agent.approve(decision[1], by)) })
@@ -160,6 +202,7 @@ export async function startHttpApi(options: HttpApiOptions): Promise<RunningHttp
         throw new HttpError(404, `nothing at ${url.pathname}`)
       } catch (err) {
         if (err instanceof HttpError) {
+          for (const [name, value] of Object.entries(err.headers)) res.setHeader(name, value)
           json(res, err.status, { error: err.message })
         } else {
           log.error({ err: (err as Error).message, url: req.url }, 'HTTP request failed')
@@ -201,7 +244,7 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body))
 }
 
-async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = []
   let size = 0
   for await (const chunk of req) {
@@ -209,9 +252,13 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
     if (size > MAX_BODY_BYTES) throw new HttpError(413, `body larger than ${MAX_BODY_BYTES} bytes`)
     chunks.push(chunk as Buffer)
   }
-  if (size === 0) return {}
+  return Buffer.concat(chunks)
+}
+
+function parseJsonObject(raw: Buffer): Record<string, unknown> {
+  if (raw.length === 0) return {}
   try {
-    const value = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown
+    const value = JSON.parse(raw.toString('utf8')) as unknown
     if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error()
     return value as Record<string, unknown>
   } catch {

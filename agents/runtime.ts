@@ -23,15 +23,16 @@ import {
   type JobRequest,
 } from '../nips/90.js'
 import { approveJob, rejectJob, type Decider } from './approvals.js'
+import { AuctionBidder, isAuctionRequest } from './auction/bidder.js'
 import type { Capability, JobContext, JobInput } from './capability.js'
-import type { AgentProfile, TimmyConfig } from './config.js'
+import type { AgentProfile, AuctionSettings, TimmyConfig } from './config.js'
 import type { EventCrypto } from './crypto.js'
 import { buildHeartbeat, HEARTBEAT_KIND, isDead, orphanedClaims, parseHeartbeat, type Claim, type JobAnswer } from './heartbeat.js'
 import type { Effect, EffectSpec, JobLog } from './joblog.js'
 import { silentLogger, type Logger } from './logger.js'
 import type { JobMetrics } from './metrics.js'
 import { accepted, RelayPool, relayUrls } from './pool.js'
-import { isFinal, jobRequestOf, specOf, type JobFact, type JobState } from './state.js'
+import { amountDueMsats, isFinal, jobRequestOf, specOf, type JobFact, type JobState } from './state.js'
 import { fetchUrlText, type UrlFetcher } from './url-input.js'
 
 export type AgentSettings = Pick<
@@ -77,6 +78,8 @@ export interface AgentOptions {
   metrics?: JobMetrics
   /** How often the outbox is checked for effects written by other processes (`timmy approvals`). */
   outboxPollMs?: number
+  /** How this agent bids in sealed-bid auctions (cost models, encrypted reveals). */
+  auction?: Partial<AuctionSettings>
 }
 
 export interface CapabilityStatus {
@@ -135,6 +138,7 @@ export class Agent {
   private readonly metrics?: JobMetrics
   private readonly profile?: AgentProfile
   private readonly outboxPollMs: number
+  private readonly auctions: AuctionBidder
   private pool: RelayPool | undefined
   private requestSub: { update(f: Filter[]): void; close(): void } | undefined
   private deletionSub: { update(f: Filter[]): void; close(): void } | undefined
@@ -177,6 +181,29 @@ export class Agent {
     this.metrics = options.metrics
     this.profile = options.profile
     this.outboxPollMs = options.outboxPollMs ?? 1000
+    this.auctions = new AuctionBidder(
+      {
+        pubkey: this.pubkey,
+        secretKey: this.secretKey,
+        relays: this.relays,
+        jobLog: this.jobLog,
+        log: this.log,
+        clock: () => this.clock(),
+        sign: (template) => this.sign(template),
+        verify: (event) => this.crypto.verify(event),
+        query: (relays, filters) => this.relayPool.query(relays, filters, { timeoutMs: QUERY_TIMEOUT_MS }),
+        subscribe: (relays, filters, onevent) => this.relayPool.subscribe(relays, filters, { onevent }),
+        append: (jobId, facts, effects, options) => {
+          const state = this.jobLog.append(jobId, facts, effects, options)
+          if (state) this.afterAppend(state)
+          return state
+        },
+        publishEffect: (event, extraRelays) => this.publishEffect(event, extraRelays),
+        startEffects: (state) => [this.publishEffect(this.feedbackEvent(state, 'processing', 'won the auction'), state.spec?.relays ?? []), { type: 'run' }],
+        approvalReason: (kind, priceMsats) => this.approvalReason(kind, priceMsats),
+      },
+      options.auction,
+    )
   }
 
   private nowSeconds(): number {
@@ -213,6 +240,7 @@ export class Agent {
     this.jobLog.setValue('agent.pubkey', this.pubkey)
     this.jobLog.setValue('agent.relays', JSON.stringify(this.relays))
     await this.refreshAvailability()
+    this.auctions.resume()
     void this.publishIdentity()
     this.refreshDeletionSub()
     this.schedulePump()
@@ -227,6 +255,7 @@ export class Agent {
     clearTimeout(this.heartbeatTimer)
     clearTimeout(this.pumpTimer)
     clearTimeout(this.deletionSubTimer)
+    this.auctions.stop()
     this.requestSub?.close()
     this.deletionSub?.close()
     for (const { controller } of this.running.values()) controller.abort(new JobStopped('shutdown'))
@@ -382,6 +411,11 @@ export class Agent {
       request = encrypted ? decryptJobRequest(event, this.secretKey) : parseJobRequest(event)
     } catch (err) {
       this.refuseUnreadable(event, (err as Error).message)
+      return
+    }
+    if (isAuctionRequest(request)) {
+      // A dead agent's auction job is not taken over: the auctioneer opens a new auction.
+      if (!takeoverFrom) this.auctions.consider(request, capability, paramProblem(capability, request.params) ?? inputProblem(request.inputs))
       return
     }
     this.admit(request, capability, takeoverFrom)
@@ -596,7 +630,7 @@ export class Agent {
       this.metrics?.runDuration.observe({ agent: this.name, kind: String(state.request.kind) }, (performance.now() - runStart) / 1000)
       const request = jobRequestOf(state)
       const result = this.sign(
-        buildJobResult({ request, content: output.content, amountMsats: state.priceMsats ?? 0, dvmSecretKey: this.secretKey, createdAt: this.nowSeconds() }),
+        buildJobResult({ request, content: output.content, amountMsats: amountDueMsats(state), dvmSecretKey: this.secretKey, createdAt: this.nowSeconds() }),
       )
       const success = this.feedbackEvent(state, 'success')
       this.finish(jobId, effect, { type: 'completed', at: this.clock(), resultEventId: result.id, content: output.content, ...(output.mimeType && { mimeType: output.mimeType }) }, [

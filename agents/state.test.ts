@@ -1,11 +1,23 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import type { NostrEvent } from '../nips/01.js'
-import { applyFact, canApply, foldJob, IllegalTransitionError, isFinal, replayJob, type JobFact, type JobState } from './state.js'
+import { amountDueMsats, applyFact, canApply, foldJob, IllegalTransitionError, isFinal, replayJob, type AuctionBid, type JobFact, type JobState } from './state.js'
 
 const request: NostrEvent = { id: 'a'.repeat(64), pubkey: 'b'.repeat(64), created_at: 1, kind: 5001, tags: [['i', 'hi', 'text']], content: '', sig: 'c'.repeat(128) }
 const spec = { kind: 5001, requester: request.pubkey, inputs: [{ type: 'text' as const, value: 'hi' }], params: {}, relays: [], targets: [] }
 const posted: JobFact = { type: 'posted', at: 1000, request, spec, agent: 'd'.repeat(64) }
+const commitEvent: NostrEvent = { ...request, id: 'f'.repeat(64), kind: 7150 }
+const bid: Omit<AuctionBid, 'revealId' | 'rejectedOutcomes' | 'result'> = {
+  auctioneer: request.pubkey,
+  reserveMsats: 50_000,
+  bidDeadline: 10,
+  revealDeadline: 20,
+  relays: [],
+  priceMsats: 21_000,
+  nonce: '1'.repeat(64),
+  commit: commitEvent,
+}
+const committed: JobFact = { type: 'bid-committed', at: 1001, bid }
 
 describe('job state fold', () => {
   it('walks the happy path posted → bidding → assigned → executing → completed', () => {
@@ -43,7 +55,48 @@ describe('job state fold', () => {
     expect(canApply(cancelled, { type: 'posted', at: 3, request, agent: 'x' })).toBe(false)
   })
 
+  it('walks an auction bid: committed → revealed → won at the clearing price → completed', () => {
+    const facts: JobFact[] = [
+      posted,
+      committed,
+      { type: 'bid-revealed', at: 1002, revealId: '2'.repeat(64) },
+      { type: 'outcome-rejected', at: 1003, outcomeId: '3'.repeat(64), problems: ['price: wrong'] },
+      { type: 'won', at: 1004, outcomeId: '4'.repeat(64), clearingPriceMsats: 30_000 },
+      { type: 'started', at: 1005, attempt: 1 },
+      { type: 'completed', at: 1006, resultEventId: 'e'.repeat(64), content: 'done' },
+    ]
+    const states = replayJob(request.id, facts)
+    expect(states.map((s) => s.status)).toEqual(['posted', 'bidding', 'bidding', 'bidding', 'assigned', 'executing', 'completed'])
+    expect(states[1]).toMatchObject({ priceMsats: 21_000, auction: { nonce: bid.nonce, commit: commitEvent } })
+    expect(amountDueMsats(states[1])).toBe(0)
+    const final = states.at(-1)!
+    expect(final.auction).toMatchObject({ revealId: '2'.repeat(64), rejectedOutcomes: [{ outcomeId: '3'.repeat(64) }], result: { outcome: 'won', clearingPriceMsats: 30_000 } })
+    expect(final.priceMsats).toBe(30_000)
+    expect(amountDueMsats(final)).toBe(30_000)
+  })
+
+  it('stops a losing bid, and keeps auction and quote facts apart', () => {
+    const lost = foldJob(request.id, [posted, committed, { type: 'bid-revealed', at: 2, revealId: '2'.repeat(64) }, { type: 'lost', at: 3, outcomeId: '4'.repeat(64), reason: 'outbid' }])!
+    expect(lost).toMatchObject({ status: 'cancelled', cancelReason: 'outbid', auction: { result: { outcome: 'lost', outcomeId: '4'.repeat(64) } } })
+    expect(isFinal(lost)).toBe(true)
+    const bidding = foldJob(request.id, [posted, committed])!
+    expect(canApply(bidding, { type: 'assigned', at: 2 })).toBe(false)
+    expect(canApply(bidding, { type: 'approval-required', at: 2, reason: 'r' })).toBe(false)
+    expect(canApply(bidding, { type: 'won', at: 2, outcomeId: 'x', clearingPriceMsats: 1 })).toBe(false)
+    const revealed = applyFact(bidding, { type: 'bid-revealed', at: 2, revealId: 'r' }, request.id)
+    expect(canApply(revealed, { type: 'bid-revealed', at: 3, revealId: 'r2' })).toBe(false)
+    const quoted = foldJob(request.id, [posted, { type: 'quoted', at: 2, priceMsats: 5 }])!
+    expect(canApply(quoted, { type: 'bid-revealed', at: 3, revealId: 'r' })).toBe(false)
+    expect(canApply(quoted, { type: 'lost', at: 3, reason: 'r' })).toBe(false)
+    expect(amountDueMsats(quoted)).toBe(5)
+  })
+
   const factArb: fc.Arbitrary<JobFact> = fc.oneof(
+    fc.constant(committed),
+    fc.constant<JobFact>({ type: 'bid-revealed', at: 0, revealId: 'r' }),
+    fc.constant<JobFact>({ type: 'outcome-rejected', at: 0, outcomeId: 'o', problems: ['p'] }),
+    fc.nat(100).map((p): JobFact => ({ type: 'won', at: 0, outcomeId: 'o', clearingPriceMsats: p })),
+    fc.constant<JobFact>({ type: 'lost', at: 0, reason: 'outbid' }),
     fc.constant(posted),
     fc.nat(100).map((p): JobFact => ({ type: 'quoted', at: 0, priceMsats: p })),
     fc.constant<JobFact>({ type: 'approval-required', at: 0, reason: 'r' }),

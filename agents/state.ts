@@ -3,6 +3,8 @@
 //
 // Lifecycle:  posted → bidding → assigned → executing → completed | failed
 //             bidding → awaiting-approval → assigned (approved) | failed (rejected)
+//             sealed-bid auctions (nips/auction.md): posted → bidding (bid-committed, bid-revealed,
+//               outcome-rejected) → assigned (won) | cancelled (lost)
 //             any state that is not final → cancelled | failed
 import type { NostrEvent } from '../nips/01.js'
 import type { JobInput } from './capability.js'
@@ -28,6 +30,27 @@ export interface JobSpec {
   encryption?: 'nip44' | 'nip04'
 }
 
+/** What a bidder keeps about an auction it bid in: enough to reveal and to check the outcome after a restart. */
+export interface AuctionBid {
+  auctioneer: string
+  reserveMsats: number
+  /** Unix seconds, from the request. */
+  bidDeadline: number
+  revealDeadline: number
+  /** Where commits and reveals go (the request's relays). */
+  relays: string[]
+  /** The bid: this agent's cost of the job (truthful bidding). */
+  priceMsats: number
+  /** The secret that opens the commitment: in the log before the commit is published. */
+  nonce: string
+  /** The signed commit event. */
+  commit: NostrEvent
+  revealId?: string
+  /** Outcome events that failed verification: the bidder did not act on them. */
+  rejectedOutcomes: { outcomeId: string; problems: string[] }[]
+  result?: { outcome: 'won' | 'lost'; outcomeId?: string; clearingPriceMsats?: number; reason?: string }
+}
+
 /** Unix milliseconds, from the runtime's clock. */
 type At = { at: number }
 
@@ -45,6 +68,11 @@ export type JobFact = At &
         takeoverFrom?: string
       }
     | { type: 'quoted'; priceMsats: number }
+    | { type: 'bid-committed'; bid: Omit<AuctionBid, 'revealId' | 'rejectedOutcomes' | 'result'> }
+    | { type: 'bid-revealed'; revealId: string }
+    | { type: 'outcome-rejected'; outcomeId: string; problems: string[] }
+    | { type: 'won'; outcomeId: string; clearingPriceMsats: number }
+    | { type: 'lost'; outcomeId?: string; reason: string }
     | { type: 'approval-required'; reason: string }
     | { type: 'approved'; by: string }
     | { type: 'rejected'; by: string; reason: string }
@@ -66,7 +94,9 @@ export interface JobState {
   request: NostrEvent
   spec?: JobSpec
   takeoverFrom?: string
+  /** The quote; for an auction, the bid until it is won and then the clearing price. */
   priceMsats?: number
+  auction?: AuctionBid
   approval?: { reason: string; decision?: 'approved' | 'rejected'; by?: string }
   waitingFor?: { jobIds: string[]; deadline: number }
   /** How many times execution started (more than one after a crash or restart). */
@@ -93,6 +123,11 @@ export class IllegalTransitionError extends Error {
 const ALLOWED: Record<JobFactType, ReadonlyArray<JobStatus | 'none'>> = {
   posted: ['none'],
   quoted: ['posted'],
+  'bid-committed': ['posted'],
+  'bid-revealed': ['bidding'],
+  'outcome-rejected': ['bidding'],
+  won: ['bidding'],
+  lost: ['bidding'],
   'approval-required': ['bidding'],
   approved: ['awaiting-approval'],
   rejected: ['awaiting-approval'],
@@ -106,8 +141,18 @@ const ALLOWED: Record<JobFactType, ReadonlyArray<JobStatus | 'none'>> = {
   cancelled: ['posted', 'bidding', 'awaiting-approval', 'assigned', 'executing'],
 }
 
+/** Facts that only an auction bid takes, and facts that only a quoted job takes. */
+const AUCTION_FACTS: ReadonlySet<JobFactType> = new Set(['bid-revealed', 'outcome-rejected', 'won', 'lost'])
+const QUOTE_FACTS: ReadonlySet<JobFactType> = new Set(['approval-required', 'assigned'])
+
 export function canApply(state: JobState | undefined, fact: JobFact): boolean {
-  return ALLOWED[fact.type].includes(state?.status ?? 'none')
+  if (!ALLOWED[fact.type].includes(state?.status ?? 'none')) return false
+  if (AUCTION_FACTS.has(fact.type) && !state?.auction) return false
+  if (QUOTE_FACTS.has(fact.type) && state?.auction) return false
+  // One reveal per commit: a second would be a `duplicate` in the outcome.
+  if (fact.type === 'bid-revealed' && state?.auction?.revealId) return false
+  if (fact.type === 'won' && !state?.auction?.revealId) return false
+  return true
 }
 
 /** The state after one more fact; throws IllegalTransitionError for a fact that cannot follow. */
@@ -131,6 +176,26 @@ export function applyFact(state: JobState | undefined, fact: JobFact, jobId: str
   switch (fact.type) {
     case 'quoted':
       return { ...s, status: 'bidding', priceMsats: fact.priceMsats }
+    case 'bid-committed':
+      return { ...s, status: 'bidding', priceMsats: fact.bid.priceMsats, auction: { ...fact.bid, rejectedOutcomes: [] } }
+    case 'bid-revealed':
+      return { ...s, auction: { ...s.auction!, revealId: fact.revealId } }
+    case 'outcome-rejected':
+      return { ...s, auction: { ...s.auction!, rejectedOutcomes: [...s.auction!.rejectedOutcomes, { outcomeId: fact.outcomeId, problems: fact.problems }] } }
+    case 'won':
+      return {
+        ...s,
+        status: 'assigned',
+        priceMsats: fact.clearingPriceMsats,
+        auction: { ...s.auction!, result: { outcome: 'won', outcomeId: fact.outcomeId, clearingPriceMsats: fact.clearingPriceMsats } },
+      }
+    case 'lost':
+      return {
+        ...s,
+        status: 'cancelled',
+        cancelReason: fact.reason,
+        auction: { ...s.auction!, result: { outcome: 'lost', reason: fact.reason, ...(fact.outcomeId && { outcomeId: fact.outcomeId }) } },
+      }
     case 'approval-required':
       return { ...s, status: 'awaiting-approval', approval: { reason: fact.reason } }
     case 'approved':
@@ -169,6 +234,15 @@ export function replayJob(jobId: string, facts: readonly JobFact[]): JobState[] 
     states.push(state)
   }
   return states
+}
+
+/**
+ * What the requester is asked to pay for the job: the quote, or for an auction the clearing price
+ * (the second-lowest bid), never the winner's own bid. Results and invoices take it from here.
+ */
+export function amountDueMsats(state: Pick<JobState, 'priceMsats' | 'auction'>): number {
+  if (state.auction) return state.auction.result?.clearingPriceMsats ?? 0
+  return state.priceMsats ?? 0
 }
 
 export function isFinal(state: Pick<JobState, 'status'>): boolean {

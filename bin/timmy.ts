@@ -3,6 +3,7 @@
 import { Command } from 'commander'
 import { registerRelayCommands } from '../relay/cli.js'
 import { registerAgentCommands } from '../agents/cli.js'
+import { registerAuctionCommands } from '../agents/auction/cli.js'
 
 const program = new Command()
 program
@@ -13,5 +14,6 @@ program
 
 registerRelayCommands(program)
 registerAgentCommands(program)
+registerAuctionCommands(program)
 
 await program.parseAsync(process.argv)

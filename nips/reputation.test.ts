@@ -166,6 +166,9 @@ describe('weighting', () => {
     const cap = DEFAULT_REPUTATION_PARAMS.labellerCap
     expect(report.overall).toEqual({ value: (cap + priorMass) / (cap + 0.25 + prior), trustedWeight: cap + 0.25, untrustedWeight: 0, labels: 51 })
     expect(report.evidence.filter((e) => e.labeller === alice.pk).every((e) => e.weight === 1)).toBe(true)
+    // A follow of a follow's cap is scaled by its standing.
+    const secondDegree = score({ labels: Array.from({ length: 50 }, () => label(bob)) })
+    expect(secondDegree.overall.trustedWeight).toBe(cap * DEFAULT_REPUTATION_PARAMS.followOfFollowWeight)
   })
 
   it('lets a paying stranger count, up to the cap for all strangers together', () => {

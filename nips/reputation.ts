@@ -23,7 +23,7 @@ export interface ReputationParams {
   followOfFollowWeight: number
   /** Verified msats at which a payment reaches half of its full effect. */
   paymentHalfMsats: number
-  /** The most weight one labeller's labels may carry together, in one score: job ids cost nothing to invent. */
+  /** The most weight one trusted labeller's labels may carry together in one score, times its standing: job ids cost nothing to invent. */
   labellerCap: number
   /** The most weight all labellers without a trust path may carry together, in one score. */
   untrustedCap: number
@@ -265,7 +265,7 @@ function supersedes(a: JobOutcomeLabel, b: JobOutcomeLabel): boolean {
   return isNewerVersion(a.event, b.event)
 }
 
-/** One score's sums. Labels arrive labeller by labeller; each labeller's share is capped when it ends. */
+/** One score's sums. Labels arrive labeller by labeller; a trusted labeller's share is capped when it ends. */
 class ScoreSum {
   trustedWeight = 0
   trustedValue = 0
@@ -274,27 +274,29 @@ class ScoreSum {
   labels = 0
   private labellerWeight = 0
   private labellerValue = 0
-  private labellerTrusted = false
+  private labellerStanding = 0
 
   add(evidence: LabelEvidence): void {
     this.labels++
     this.labellerWeight += evidence.weight
     this.labellerValue += evidence.weight * evidence.value
-    this.labellerTrusted = evidence.standing > 0
+    this.labellerStanding = evidence.standing
   }
 
-  /** Closes the current labeller: its labels together weigh at most labellerCap. */
+  /**
+   * Closes the current labeller. A trusted labeller's labels together weigh at most
+   * labellerCap × its standing; labellers without standing are capped together, in score().
+   */
   endLabeller(params: ReputationParams): void {
     if (this.labellerWeight === 0) return
-    const capped = this.labellerWeight > params.labellerCap
-    const weight = capped ? params.labellerCap : this.labellerWeight
-    const value = capped ? this.labellerValue * (params.labellerCap / this.labellerWeight) : this.labellerValue
-    if (this.labellerTrusted) {
-      this.trustedWeight += weight
-      this.trustedValue += value
+    if (this.labellerStanding > 0) {
+      const cap = params.labellerCap * this.labellerStanding
+      const capped = this.labellerWeight > cap
+      this.trustedWeight += capped ? cap : this.labellerWeight
+      this.trustedValue += capped ? this.labellerValue * (cap / this.labellerWeight) : this.labellerValue
     } else {
-      this.untrustedWeight += weight
-      this.untrustedValue += value
+      this.untrustedWeight += this.labellerWeight
+      this.untrustedValue += this.labellerValue
     }
     this.labellerWeight = 0
     this.labellerValue = 0

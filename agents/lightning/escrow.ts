@@ -139,6 +139,7 @@ export class Escrow {
   private readonly disputeWindowSeconds: number
   private readonly invoiceExpirySeconds: number
   private readonly log: (msg: string, extra?: object) => void
+  private readonly locking = new Map<string, Promise<EscrowRecord>>()
 
   private constructor(
     private readonly db: Database.Database,
@@ -204,11 +205,20 @@ export class Escrow {
    * Issues the hold invoice the requester pays (idempotent per job: the same record comes back).
    * The preimage is stored first, so a crash never leaves a payable invoice nobody can settle.
    */
-  async lock({ jobId, amountMsats, description }: { jobId: string; amountMsats: number; description?: string }): Promise<EscrowRecord> {
+  lock(params: { jobId: string; amountMsats: number; description?: string }): Promise<EscrowRecord> {
+    // A second call while the first is creating the invoice must wait for it, not start over.
+    const inFlight = this.locking.get(params.jobId)
+    if (inFlight) return inFlight
+    const locking = this.createLock(params).finally(() => this.locking.delete(params.jobId))
+    this.locking.set(params.jobId, locking)
+    return locking
+  }
+
+  private async createLock({ jobId, amountMsats, description }: { jobId: string; amountMsats: number; description?: string }): Promise<EscrowRecord> {
     const existing = this.row(jobId)
     if (existing && existing.state !== 'creating') return toRecord(existing)
     if (existing) {
-      // A crash came between storing the preimage and storing the invoice. That invoice (if it was
+      // A previous process died between storing the preimage and storing the invoice. That invoice (if it was
       // made) was never handed out: drop it and start over with a fresh preimage.
       await this.wallet.cancelHoldInvoice(existing.payment_hash).catch(() => undefined)
       this.db.prepare('DELETE FROM escrows WHERE job_id = ?').run(jobId)

@@ -114,9 +114,7 @@ export class LndRestWallet implements LightningWallet {
 
   async createInvoice(params: CreateInvoiceParams): Promise<CreatedInvoice> {
     const descriptionHash = checkInvoiceParams(params)
-    const res = await this.call<{ r_hash?: string; payment_request?: string }>('POST', '/v1/invoices', {
-      ...invoiceBody(params, descriptionHash),
-    })
+    const res = await this.call<{ r_hash?: string; payment_request?: string }>('POST', '/v1/invoices', invoiceBody(params, descriptionHash))
     return this.created(res.payment_request, b64ToHex(res.r_hash))
   }
 

@@ -202,7 +202,12 @@ export function createLnurlHandler(options: LnurlHandlerOptions): LnurlHandler {
       if (method !== 'GET') return error(405, 'only GET is supported')
       const wellKnown = WELL_KNOWN.exec(parsed.pathname)
       const cb = CALLBACK.exec(parsed.pathname)
-      const name = decodeURIComponent((wellKnown ?? cb)?.[1] ?? '').toLowerCase()
+      let name: string
+      try {
+        name = decodeURIComponent((wellKnown ?? cb)?.[1] ?? '').toLowerCase()
+      } catch {
+        return error(400, 'malformed name in the path')
+      }
       const agent = Object.hasOwn(options.agents, name) ? options.agents[name] : undefined
       if (!agent) return error(404, `no agent named ${JSON.stringify(name)} here`)
       if (cb) return callback(name, parsed.searchParams)

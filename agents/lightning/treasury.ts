@@ -19,7 +19,7 @@
 // withdrawal, so booking it twice is impossible.
 import Database from 'better-sqlite3'
 import { join } from 'node:path'
-import type { Command } from 'commander'
+import { InvalidArgumentError, type Command } from 'commander'
 import { loadConfig } from '../config.js'
 import { decodeBolt11 } from './bolt11.js'
 import { checkHash, WalletError, type LightningWallet } from './wallet.js'
@@ -183,6 +183,7 @@ export class Treasury {
   private readonly clock: () => number
   private readonly maxFee: { baseMsats: number; ppm: number }
   private readonly log: (msg: string, extra?: object) => void
+  private processing: Promise<Withdrawal[]> | undefined
 
   private constructor(
     private readonly db: Database.Database,
@@ -425,7 +426,13 @@ export class Treasury {
    * The host's part: finishes payments a crash interrupted (asking the wallet first), then pays
    * approved withdrawals. Returns the withdrawals it moved to paid or failed.
    */
-  async process(): Promise<Withdrawal[]> {
+  process(): Promise<Withdrawal[]> {
+    // One round at a time: two rounds would both see an approved withdrawal and pay it twice.
+    this.processing ??= this.processRound().finally(() => (this.processing = undefined))
+    return this.processing
+  }
+
+  private async processRound(): Promise<Withdrawal[]> {
     const wallet = this.options.wallet
     if (!wallet) throw new Error('treasury: process() needs a wallet to pay from')
     const done: Withdrawal[] = []
@@ -445,6 +452,7 @@ export class Treasury {
     }
     for (const approved of this.withdrawals({ states: ['approved'] })) {
       const withdrawal = await this.prepare(approved)
+      if (!withdrawal) continue
       const finished = await this.pay(wallet, withdrawal)
       if (finished) done.push(finished)
     }
@@ -452,7 +460,7 @@ export class Treasury {
   }
 
   /** Gets the invoice (from the cold wallet when the approver gave none) and records 'paying' before any payment. */
-  private async prepare(withdrawal: Withdrawal): Promise<Withdrawal> {
+  private async prepare(withdrawal: Withdrawal): Promise<Withdrawal | undefined> {
     let bolt11 = withdrawal.bolt11
     let paymentHash = withdrawal.paymentHash
     if (!bolt11) {
@@ -461,8 +469,9 @@ export class Treasury {
       bolt11 = created.bolt11
       paymentHash = created.paymentHash
     }
-    this.db.prepare("UPDATE withdrawals SET state = 'paying', bolt11 = ?, payment_hash = ? WHERE id = ? AND state = 'approved'").run(bolt11, paymentHash, withdrawal.id)
-    return this.withdrawal(withdrawal.id)
+    const claimed = this.db.prepare("UPDATE withdrawals SET state = 'paying', bolt11 = ?, payment_hash = ? WHERE id = ? AND state = 'approved'").run(bolt11, paymentHash, withdrawal.id)
+    // Rejected meanwhile (the CLI shares the database), or taken by another process: not ours to pay.
+    return claimed.changes === 1 ? this.withdrawal(withdrawal.id) : undefined
   }
 
   private async pay(wallet: LightningWallet, withdrawal: Withdrawal): Promise<Withdrawal | undefined> {
@@ -482,6 +491,12 @@ export class Treasury {
 }
 
 // ------------------------------------------------------------------ CLI
+
+const positiveInteger = (what: string) => (value: string) => {
+  const n = Number(value)
+  if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError(`${what} must be a positive integer`)
+  return n
+}
 
 function formatMsats(msats: number): string {
   const sats = msats / 1000
@@ -531,7 +546,7 @@ export function registerTreasuryCommands(program: Command): void {
     .command('ledger')
     .description('ledger transactions, newest first')
     .option('--agent <name>', 'only this agent')
-    .option('--limit <n>', 'at most this many', (v) => Number.parseInt(v, 10), 50)
+    .option('--limit <n>', 'at most this many', positiveInteger('--limit'), 50)
     .option('--home <dir>', 'data directory (default $TIMMY_HOME or ./.timmy)')
     .option('--json', 'print JSON')
     .action((options: { agent?: string; limit: number; home?: string; json?: boolean }) =>
@@ -560,7 +575,7 @@ export function registerTreasuryCommands(program: Command): void {
   treasury
     .command('approve')
     .description('approve a withdrawal; the running host pays it')
-    .argument('<id>', 'withdrawal id', (v) => Number.parseInt(v, 10))
+    .argument('<id>', 'withdrawal id', positiveInteger('id'))
     .option('--invoice <bolt11>', 'pay this invoice (for exactly the amount) instead of asking the cold wallet for one')
     .option('--home <dir>', 'data directory (default $TIMMY_HOME or ./.timmy)')
     .option('--json', 'print JSON')
@@ -573,7 +588,7 @@ export function registerTreasuryCommands(program: Command): void {
   treasury
     .command('reject')
     .description('reject a withdrawal; its sats return to the hot wallet balance')
-    .argument('<id>', 'withdrawal id', (v) => Number.parseInt(v, 10))
+    .argument('<id>', 'withdrawal id', positiveInteger('id'))
     .requiredOption('--reason <text>', 'why')
     .option('--home <dir>', 'data directory (default $TIMMY_HOME or ./.timmy)')
     .option('--json', 'print JSON')

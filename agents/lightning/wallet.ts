@@ -59,7 +59,11 @@ export interface InvoiceStatus {
 export interface PayOptions {
   /** Most the routing may cost; the payment fails rather than pay more. */
   maxFeeMsats: number
-  /** Give up after this long (default 60 s). A hold invoice keeps the payment pending until its receiver decides. */
+  /**
+   * Route search time (default 60 s). A hold invoice keeps the payment in flight until its receiver
+   * decides; past the client's patience payInvoice throws 'timeout', meaning the outcome is unknown:
+   * ask lookupPayment before paying again.
+   */
   timeoutSeconds?: number
 }
 

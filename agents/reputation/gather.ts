@@ -9,6 +9,7 @@ import {
   buildTrustGraph,
   computeReputation,
   CONTACT_LIST_KIND,
+  reputationValues,
   sybilBound,
   type LabelEvidence,
   type ReputationParams,
@@ -100,6 +101,23 @@ export async function gatherReputation(query: QueryEvents, options: GatherOption
   const trust = buildTrustGraph(trustRoot, [...rootLists, ...followLists], params)
   const report = computeReputation({ agent, labels: labelled.events, trust, payments, deletions, now, params })
   return { report, trustGraphSize: trust.standing.size - (trustRoot ? 1 : 0), truncated: labelled.truncated }
+}
+
+/**
+ * Scores for the auctioneer's price ties (agents/auction ReputationLookup): bidder → the value a job
+ * of `kind` is judged by (nips/reputation.ts scoreFor).
+ */
+export function reputationLookup(
+  query: QueryEvents,
+  options: { trustRoot?: string; clock: () => number; verifiedPayments?: GatherOptions['verifiedPayments'] },
+): (bidders: string[], kind: number) => Promise<Map<string, number>> {
+  return async (bidders, kind) => {
+    const now = options.clock()
+    const gathered = await Promise.all(
+      bidders.map((agent) => gatherReputation(query, { agent, trustRoot: options.trustRoot, now, verifiedPayments: options.verifiedPayments })),
+    )
+    return reputationValues(gathered.map((g) => g.report), kind)
+  }
 }
 
 export interface ReputationSummary {

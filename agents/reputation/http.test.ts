@@ -5,6 +5,7 @@ import { npubEncode } from '../../nips/19.js'
 import { buildJobOutcomeLabel, LABEL_KIND } from '../../nips/32.js'
 import { DEFAULT_REPUTATION_PARAMS } from '../../nips/reputation.js'
 import { loadEventCrypto, type EventCrypto } from '../crypto.js'
+import { reputationLookup } from './gather.js'
 import { reputationApi } from './http.js'
 
 const NOW = 1_800_000_000
@@ -116,5 +117,14 @@ describe('GET /api/reputation/:pubkey', () => {
   it('answers 502 when the relays cannot be read', async () => {
     const response = await reputationApi(async () => Promise.reject(new Error('connection refused')), { pubkey: agent.pk, query: new URLSearchParams(), now: NOW })
     expect(response).toEqual({ status: 502, body: { error: 'error: could not read reputation events: connection refused' } })
+  })
+
+  it('gives the auctioneer bidder → score for the job kind', async () => {
+    const other = key()
+    const events = [crypto.sign({ kind: 3, created_at: NOW - 100, tags: [['p', friend.pk]], content: '' }, root.sk), label(friend, { kind: 5100, createdAt: NOW })]
+    const lookup = reputationLookup(fakeRelay(events).query, { trustRoot: root.pk, clock: () => NOW })
+    const scores = await lookup([agent.pk, other.pk], 5100)
+    expect(scores.get(agent.pk)).toBe((1 + DEFAULT_REPUTATION_PARAMS.priorWeight * DEFAULT_REPUTATION_PARAMS.priorValue) / (1 + DEFAULT_REPUTATION_PARAMS.priorWeight))
+    expect(scores.get(other.pk)).toBe(DEFAULT_REPUTATION_PARAMS.priorValue)
   })
 })

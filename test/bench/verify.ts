@@ -1,14 +1,16 @@
-// Schnorr signature verification throughput: noble vs nostr-wasm on one core, and the relay's verifier pool.
+// Schnorr signature verification throughput: noble vs nostr-wasm vs native libsecp256k1 (the relay's backends) on
+// one core, and the relay's verifier pool.
 import { initNostrWasm } from 'nostr-wasm'
 import { verifyEvent as verifyWithNostrTools } from 'nostr-tools/pure'
 import { verifyEvent as verifyWithNoble, type NostrEvent } from '../../nips/01.js'
+import { loadEventCheck } from '../../relay/event-check.js'
 import { createVerifier } from '../../relay/verify.js'
 import { loadFixture } from './events.js'
 import { formatRate, formatRatio, markdownTable, median, type BenchContext, type BenchSection } from './harness.js'
 
 const SECONDS_PER_RUN = 1.5
 const CHUNK = 25
-const POOL_EVENTS = 6000
+const POOL_EVENTS = 10_000
 const POOL_BATCH = 100
 const POOL_THREADS = 2
 
@@ -26,7 +28,6 @@ interface Measured {
 async function runVerify(ctx: BenchContext): Promise<string> {
   const fixture = await loadFixture(ctx.log)
   const events = fixture.stored
-  // Every check gets an event object it has not seen: nostr-tools caches a verdict on the object it verified.
   let cursor = 0
   const nextEvent = () => events[cursor++ % events.length]
 
@@ -37,16 +38,24 @@ async function runVerify(ctx: BenchContext): Promise<string> {
   }
   const oneCore: [string, (event: NostrEvent) => boolean][] = [
     ['noble: nips/01 verifyEvent (one core, event loop)', verifyWithNoble],
-    ['noble: nostr-tools/pure verifyEvent (one core)', verifyWithNostrTools],
+    // A fresh object each time: nostr-tools caches its verdict on the event object.
+    ['noble: nostr-tools/pure verifyEvent (one core)', (event) => verifyWithNostrTools({ ...event })],
     ['nostr-wasm verifyEvent (one core)', verifyWithWasm],
+    ['relay event-check, wasm backend (shape check + nostr-wasm; one core)', (await loadEventCheck('wasm')).check],
   ]
+  const notes: string[] = []
+  try {
+    oneCore.push(['relay event-check, native backend (shape check + sha256 + bcrypto libsecp256k1; one core)', (await loadEventCheck('native')).check])
+  } catch (err) {
+    notes.push(`- Native backend not measured: ${(err as Error).message}.`)
+  }
   const inProcess = await createVerifier({ threads: 0 })
   const pool = await createVerifier({ threads: POOL_THREADS })
   const measured: Measured[] = [
     ...oneCore.map(([label]) => ({ label, rates: [] as number[] })),
-    { label: 'relay createVerifier({threads: 0}), in-process, batches of 100', rates: [] },
-    { label: `relay createVerifier({threads: ${POOL_THREADS}}), batches of ${POOL_BATCH}, all in flight`, rates: [] },
-    { label: `relay createVerifier({threads: ${POOL_THREADS}}), one event per call, all in flight`, rates: [] },
+    { label: `relay createVerifier({threads: 0}) (${inProcess.backend}), in-process, batches of ${POOL_BATCH}`, rates: [] },
+    { label: `relay createVerifier({threads: ${POOL_THREADS}}) (${pool.backend}), batches of ${POOL_BATCH}, all in flight`, rates: [] },
+    { label: `relay createVerifier({threads: ${POOL_THREADS}}) (${pool.backend}), one event per call, all in flight`, rates: [] },
   ]
   try {
     for (let run = 0; run < ctx.runs; run++) {
@@ -90,5 +99,6 @@ async function runVerify(ctx: BenchContext): Promise<string> {
       'itself runs with `verifierThreads` from its config.',
     'For reference only (another machine, not this run): ANCHORS.md lists noble 317/s, nostr-wasm 2,260/s, native ' +
       'libsecp256k1 18,627/s on one core.',
+    ...(notes.length > 0 ? ['', ...notes] : []),
   ].join('\n')
 }

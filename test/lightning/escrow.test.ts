@@ -134,6 +134,13 @@ describe('escrow', () => {
     expect(await balance(requester)).toBe(1_000_000)
   })
 
+  it('gives concurrent lock calls for one job the same invoice', async () => {
+    const escrow = open()
+    const [x, y] = await Promise.all([escrow.lock({ jobId: 'job-9', amountMsats: 10 }), escrow.lock({ jobId: 'job-9', amountMsats: 10 })])
+    expect(x).toEqual(y)
+    expect(escrow.open()).toHaveLength(1)
+  })
+
   it('marks an invoice nobody paid as expired', async () => {
     const escrow = open()
     await escrow.lock({ jobId: 'job-1', amountMsats: 1000 })

@@ -192,23 +192,19 @@ export function startFakeLnd(network: FakeLightningNetwork, node: FakeLightningN
 
     if (req.method === 'POST' && route === '/v2/router/send') {
       const bolt11 = String(b.payment_request ?? '')
-      if (!b.timeout_seconds) return streamLine(res, { error: { code: 2, message: 'timeout_seconds must be specified', details: [] } }), void res.end()
+      const fail = (message: string, code = 2) => {
+        streamLine(res, { error: { code, message, details: [] } })
+        res.end()
+      }
+      if (!b.timeout_seconds) return fail('timeout_seconds must be specified')
       let decoded
       try {
         decoded = decodeBolt11(bolt11)
       } catch (err) {
-        streamLine(res, { error: { code: 2, message: (err as Error).message, details: [] } })
-        return void res.end()
+        return fail((err as Error).message)
       }
-      const previous = await node.lookupPayment(decoded.paymentHash)
-      if (previous.state === 'succeeded') {
-        streamLine(res, { error: { code: 6, message: 'invoice is already paid', details: [] } })
-        return void res.end()
-      }
-      if (decoded.expiresAt <= network.nowSeconds()) {
-        streamLine(res, { error: { code: 2, message: `invoice expired. Valid until ${new Date(decoded.expiresAt * 1000).toISOString()}`, details: [] } })
-        return void res.end()
-      }
+      if ((await node.lookupPayment(decoded.paymentHash)).state === 'succeeded') return fail('invoice is already paid', 6)
+      if (decoded.expiresAt <= network.nowSeconds()) return fail(`invoice expired. Valid until ${new Date(decoded.expiresAt * 1000).toISOString()}`)
       // no_inflight_updates: only the final state is sent; the headers go out at once, as grpc-gateway does.
       res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' })
       try {
