@@ -1,5 +1,8 @@
 // Structured logging for agents: a pino logger in production, a silent one in tests.
-import { pino } from 'pino'
+// Secrets never reach the log: every message, field and child binding passes through
+// redactSecrets, which masks secret-looking values (nsec, ncryptsec, NWC secrets, macaroons,
+// runes and other long credential tokens) and the values of fields named like secrets.
+import { pino, type DestinationStream } from 'pino'
 
 export interface Logger {
   debug(obj: object, msg?: string): void
@@ -11,9 +14,67 @@ export interface Logger {
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
 
-/** Logs JSON lines to stderr, so that stdout stays free for command output (`timmy job --json`). */
-export function createLogger(level: LogLevel): Logger {
-  return pino({ level, base: undefined }, pino.destination(2))
+export const REDACTED = '[redacted]'
+
+/** Field names whose values are secrets whatever they look like. */
+const SECRET_KEY = /secret|passphrase|password|passwd|macaroon|rune|token|api[-_]?key|authorization|cookie|nsec|seed|mnemonic|private[-_]?key|privkey|credential/i
+/** Counters that only sound like secrets. */
+const NOT_SECRET_KEY = /^(max|min)?_?tokens?(_?(count|used|limit|total))?$|tokens$/i
+
+const BECH32 = '[02-9ac-hj-np-z]'
+const SECRET_VALUES: [RegExp, string][] = [
+  [new RegExp(`\\bnsec1${BECH32}{20,}`, 'gi'), '[redacted nsec]'],
+  [new RegExp(`\\bncryptsec1${BECH32}{20,}`, 'gi'), '[redacted ncryptsec]'],
+  // NWC (NIP-47) URIs carry the client secret in `secret=`; so do other connection strings.
+  [/([?&;]secret=)[^&\s"'#]+/gi, `$1${REDACTED}`],
+  // LND macaroons: hex (v2, location "lnd") or base64 ("AgEDbG5k..."), or any very long hex run.
+  [/\b0201036c6e64[0-9a-f]+/gi, '[redacted macaroon]'],
+  [/\bAgEDbG5k[A-Za-z0-9+/_=-]*/g, '[redacted macaroon]'],
+  [/\b[0-9a-fA-F]{200,}\b/g, '[redacted hex]'],
+  // Core Lightning runes, API keys, bearer tokens: runs of 40+ base64url characters mixing upper
+  // case, lower case and digits (hex ids, npubs, bolt11 invoices and words never do).
+  [/(?<![A-Za-z0-9+_=-])(?=[A-Za-z0-9+_-]*[A-Z])(?=[A-Za-z0-9+_-]*[a-z])(?=[A-Za-z0-9+_-]*[0-9])[A-Za-z0-9+_-]{40,}={0,2}/g, '[redacted token]'],
+]
+
+function redactString(text: string): string {
+  let out = text
+  for (const [pattern, replacement] of SECRET_VALUES) out = out.replace(pattern, replacement)
+  return out
+}
+
+function isSecretKey(key: string): boolean {
+  return SECRET_KEY.test(key) && !NOT_SECRET_KEY.test(key)
+}
+
+/** A copy of the value with secrets masked (strings scanned, secret-named fields replaced). */
+export function redactSecrets(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return redactString(value)
+  if (value === null || typeof value !== 'object' || depth > 8) return value
+  if (value instanceof Error) {
+    return { type: value.name, message: redactString(value.message), ...(value.stack && { stack: redactString(value.stack) }) }
+  }
+  if (value instanceof Uint8Array) return `[${value.byteLength} bytes]`
+  if (Array.isArray(value)) return value.map((v) => redactSecrets(v, depth + 1))
+  const out: Record<string, unknown> = {}
+  for (const [key, v] of Object.entries(value)) out[key] = isSecretKey(key) && v !== undefined && v !== null && typeof v !== 'boolean' && typeof v !== 'number' ? REDACTED : redactSecrets(v, depth + 1)
+  return out
+}
+
+/** Logs JSON lines to stderr (or the given stream), so that stdout stays free for command output (`timmy job --json`). */
+export function createLogger(level: LogLevel, destination: DestinationStream = pino.destination(2)): Logger {
+  return pino(
+    {
+      level,
+      base: undefined,
+      formatters: { bindings: (bindings) => redactSecrets(bindings) as Record<string, unknown> },
+      hooks: {
+        logMethod(args, method) {
+          method.apply(this, args.map((a) => redactSecrets(a)) as Parameters<typeof method>)
+        },
+      },
+    },
+    destination,
+  )
 }
 
 export const silentLogger: Logger = {

@@ -4,6 +4,8 @@ import { Command } from 'commander'
 import { registerRelayCommands } from '../relay/cli.js'
 import { registerAgentCommands } from '../agents/cli.js'
 import { registerAuctionCommands } from '../agents/auction/cli.js'
+import { registerReputationCommands } from '../agents/reputation/cli.js'
+import { registerTreasuryCommands } from '../agents/lightning/treasury.js'
 
 const program = new Command()
 program
@@ -15,5 +17,7 @@ program
 registerRelayCommands(program)
 registerAgentCommands(program)
 registerAuctionCommands(program)
+registerReputationCommands(program)
+registerTreasuryCommands(program)
 
 await program.parseAsync(process.argv)
