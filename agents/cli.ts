@@ -16,6 +16,7 @@ import { createAgent, jobLogPath, startHost } from './host.js'
 import { JobLog } from './joblog.js'
 import { checkKeyName, Keystore, resolvePassphrase } from './keystore.js'
 import { createLogger, type Logger } from './logger.js'
+import { addOperator, loadOperators, OPERATORS_ENV, operatorsPath, readOperatorsFile, removeOperator } from './operators.js'
 import { discoverDvms, JobTimeoutError, sendJob } from './requester.js'
 import { jobSummary } from './http.js'
 import { replayJob, type JobFact, type JobState } from './state.js'
@@ -414,6 +415,41 @@ export function registerAgentCommands(program: Command): void {
     .addOption(passphraseOption())
     .action((id: string, options: CommonOptions & { reason: string }) => decide(id, 'reject', options))
 
+  const operators = program
+    .command('operators')
+    .description('npubs allowed on the operator HTTP API (NIP-98 signed requests): list, add, remove')
+    .addOption(homeOption())
+    .action((options: CommonOptions) => listOperators(options))
+  operators.command('list').description('list operators (from $TIMMY_HOME/operators and TIMMY_OPERATORS)').addOption(homeOption()).action((options: CommonOptions) => listOperators(options))
+  operators
+    .command('add')
+    .description('allow an npub on the operator HTTP API')
+    .argument('<npub>', 'npub or hex public key')
+    .addOption(homeOption())
+    .action((npub: string, options: CommonOptions) => {
+      try {
+        const config = configFrom(options)
+        const added = addOperator(config.home, npub)
+        process.stdout.write(`${added ? 'added' : 'already an operator:'} ${npubEncode(decodeToHexPubkey(npub.trim()))} (${operatorsPath(config.home)})\n`)
+      } catch (err) {
+        fail(err)
+      }
+    })
+  operators
+    .command('remove')
+    .description('take an npub off the operator allowlist')
+    .argument('<npub>', 'npub or hex public key')
+    .addOption(homeOption())
+    .action((npub: string, options: CommonOptions) => {
+      try {
+        const config = configFrom(options)
+        if (!removeOperator(config.home, npub)) throw new Error(`${npub} is not in ${operatorsPath(config.home)}${process.env[OPERATORS_ENV] ? ` (${OPERATORS_ENV} is not edited)` : ''}`)
+        process.stdout.write(`removed ${npubEncode(decodeToHexPubkey(npub.trim()))}\n`)
+      } catch (err) {
+        fail(err)
+      }
+    })
+
   program
     .command('config')
     .description('print the effective configuration (secrets masked)')
@@ -425,6 +461,21 @@ export function registerAgentCommands(program: Command): void {
         fail(err)
       }
     })
+}
+
+function listOperators(options: CommonOptions): void {
+  try {
+    const config = configFrom(options)
+    const all = loadOperators(config.home)
+    if (all.size === 0) {
+      process.stdout.write(`no operators: the operator HTTP API is locked. Add one with \`timmy operators add <npub>\`\n`)
+      return
+    }
+    const inFile = new Set(readOperatorsFile(config.home))
+    for (const pubkey of all) process.stdout.write(`${npubEncode(pubkey)}  ${inFile.has(pubkey) ? operatorsPath(config.home) : OPERATORS_ENV}\n`)
+  } catch (err) {
+    fail(err)
+  }
 }
 
 function listApprovals(options: CommonOptions & { json?: boolean }): void {
@@ -470,7 +521,7 @@ function describeFact(fact: JobFact): string {
     case 'quoted':
       return `  price ${fact.priceMsats} msats`
     case 'bid-committed':
-      return `  sealed bid of ${fact.bid.priceMsats} msats, commit ${fact.bid.commit.id}`
+      return `  sealed bid, commit ${fact.bid.commit.id} (bids close ${new Date(fact.bid.bidDeadline * 1000).toISOString()})`
     case 'bid-revealed':
       return `  reveal ${fact.revealId}`
     case 'outcome-rejected':
@@ -499,5 +550,14 @@ function describeFact(fact: JobFact): string {
       return `  ${fact.reason}`
     case 'assigned':
       return ''
+    case 'invoice-issued':
+      return `  ${fact.amountMsats} msats, ${fact.escrow ? 'hold invoice (escrow)' : 'invoice'} ${fact.paymentHash}${fact.beforeWork ? '' : ' (with the result)'}`
+    case 'paid':
+      return `  ${fact.amountMsats} msats, payment ${fact.paymentHash}`
+    case 'payment-settled':
+      return `  escrow released ${fact.paymentHash}`
+    case 'payment-refunded':
+    case 'invoice-expired':
+      return `  ${fact.reason}`
   }
 }

@@ -4,6 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { z } from 'zod'
+import { maskWalletConfig, walletConfigSchema } from './lightning/wallet-config.js'
 
 const kind = z.number().int().min(0).max(65535)
 const port = z.number().int().min(0).max(65535)
@@ -28,8 +29,41 @@ const agentProfile = z
     nip05: z.string().regex(/^[^@\s]+@[^@\s]+$/, 'name@domain').optional(),
     /** NIP-39 external identity claims. */
     identities: z.array(identityClaim).default([]),
+    /** This agent's own payment terms, over the host's `payments`. */
+    payments: z
+      .object({ payBeforeWork: z.boolean().optional(), escrow: z.boolean().optional() })
+      .strict()
+      .optional(),
   })
   .strict()
+
+/** How priced jobs are paid (NIP-90 payment-required feedback with a bolt11 from the host's wallet). */
+const paymentSettings = z
+  .object({
+    /**
+     * Ask requesters to pay for priced jobs. Off by default: a fresh host answers for free, and the
+     * FAKE wallet's network exists only inside one process (a standalone `timmy agent` could not be
+     * paid by anyone). Turn it on with a real wallet, or with the FAKE one to try the flow.
+     */
+    enabled: z.boolean().default(false),
+    /** Invoice first, work after payment; false: work first, the result carries the invoice. */
+    payBeforeWork: z.boolean().default(true),
+    /** Hold invoices: the payment is locked until the requester accepts or the dispute window passes (needs a wallet with hold invoices: FAKE, LND, some NWC). */
+    escrow: z.boolean().default(false),
+    invoiceExpirySeconds: z.number().int().positive().default(600),
+    /** Escrow: a held payment without a result by then is returned. */
+    workTimeoutSeconds: z.number().int().positive().default(3600),
+    /** Escrow: from the result to automatic release; the requester may dispute meanwhile. */
+    disputeWindowSeconds: z.number().int().positive().default(600),
+    /** How often open invoices are checked. */
+    pollMs: z.number().int().positive().default(1000),
+    /** Where the LNURL/lightning address endpoints are reached; default http://<host>:<httpPort>. */
+    publicUrl: z.string().url().optional(),
+  })
+  .strict()
+
+export type PaymentSettings = z.infer<typeof paymentSettings>
+export const DEFAULT_PAYMENT_SETTINGS: PaymentSettings = paymentSettings.parse({})
 
 /** What a job costs this host: a fixed part and a part per 1000 characters of input. */
 const costModel = z
@@ -100,6 +134,9 @@ export const configSchema = z
       .default({ kinds: [] }),
     /** Sealed-bid auctions (nips/auction.md): how agents bid and how `timmy job --auction` closes. */
     auction: auctionSettings.default(DEFAULT_AUCTION_SETTINGS),
+    /** The host's Lightning wallet; the FAKE in-process network (not real sats) unless configured. */
+    wallet: walletConfigSchema.default({ kind: 'fake' }),
+    payments: paymentSettings.default(DEFAULT_PAYMENT_SETTINGS),
     /** Per-agent profile settings, by agent name. */
     agents: z.record(z.string(), agentProfile).default({}),
   })
@@ -163,5 +200,5 @@ function stripUndefined<T extends object>(value: T): Partial<T> {
 
 /** The configuration as `timmy config` prints it: secrets masked. */
 export function describeConfig(config: TimmyConfig): Record<string, unknown> {
-  return { ...config, passphrase: config.passphrase === undefined ? undefined : '********' }
+  return { ...config, passphrase: config.passphrase === undefined ? undefined : '********', wallet: maskWalletConfig(config.wallet) }
 }

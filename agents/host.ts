@@ -18,6 +18,7 @@ import { Keystore } from './keystore.js'
 import type { Logger } from './logger.js'
 import { createJobMetrics, type JobMetrics } from './metrics.js'
 import { loadOperators, NO_OPERATORS_REASON, operatorsPath } from './operators.js'
+import { warnAboutEnvironmentSecrets } from './secrets.js'
 import { Agent, type AgentSettings } from './runtime.js'
 import type { UrlFetcher } from './url-input.js'
 
@@ -92,6 +93,7 @@ export interface RunningHost {
 
 export async function startHost(options: HostOptions): Promise<RunningHost> {
   const { config, log } = options
+  warnAboutEnvironmentSecrets(process.env, log)
   mkdirSync(join(config.home, 'relay'), { recursive: true, mode: 0o700 })
   const relay = await startRelay({
     host: config.host,

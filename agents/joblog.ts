@@ -15,6 +15,12 @@ export type EffectSpec =
   | { type: 'publish'; event: NostrEvent; relays: string[] }
   /** Execute the job's capability. */
   | { type: 'run' }
+  /** Ask the wallet for the job's invoice, then record it and publish payment-required (agents/payments.ts). */
+  | { type: 'invoice' }
+  /** Book a received payment in the treasury (idempotent by payment hash). */
+  | { type: 'earning'; paymentHash: string; amountMsats: number }
+  /** Tell the escrow the result is out: its dispute window starts. */
+  | { type: 'escrow-delivered' }
 
 export interface Effect {
   id: number
@@ -74,6 +80,8 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (status, not_before) WHERE status = 'pending';
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS jobs_open_payment ON jobs (json_extract(state, '$.payment.state'))
+  WHERE json_extract(state, '$.payment.state') IN ('awaiting', 'paid');
 `
 
 interface OutboxRow {
@@ -203,6 +211,17 @@ export class JobLog {
     return this.db
       .prepare<unknown[], { state: string }>(sql)
       .all(...args)
+      .map((row) => JSON.parse(row.state) as JobState)
+  }
+
+  /** Jobs whose payment is still to come in (awaiting) or, in escrow, still to be released (paid). */
+  jobsWithOpenPayments(limit = 1000): JobState[] {
+    return this.db
+      .prepare<[number], { state: string }>(
+        `SELECT state FROM jobs WHERE json_extract(state, '$.payment.state') IN ('awaiting', 'paid')
+         AND (json_extract(state, '$.payment.state') = 'awaiting' OR json_extract(state, '$.payment.escrow') = 1) ORDER BY updated_at LIMIT ?`,
+      )
+      .all(limit)
       .map((row) => JSON.parse(row.state) as JobState)
   }
 

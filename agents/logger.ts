@@ -2,7 +2,7 @@
 // Secrets never reach the log: every message, field and child binding passes through
 // redactSecrets, which masks secret-looking values (nsec, ncryptsec, NWC secrets, macaroons,
 // runes and other long credential tokens) and the values of fields named like secrets.
-import { pino, type DestinationStream } from 'pino'
+import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino'
 
 export interface Logger {
   debug(obj: object, msg?: string): void
@@ -19,12 +19,12 @@ export const REDACTED = '[redacted]'
 /** Field names whose values are secrets whatever they look like. */
 const SECRET_KEY = /secret|passphrase|password|passwd|macaroon|rune|token|api[-_]?key|authorization|cookie|nsec|seed|mnemonic|private[-_]?key|privkey|credential/i
 /** Counters that only sound like secrets. */
-const NOT_SECRET_KEY = /^(max|min)?_?tokens?(_?(count|used|limit|total))?$|tokens$/i
+const NOT_SECRET_KEY = /tokens$|^max_?tokens?$|tokens?_?(count|limit|usage|used)$/i
 
 const BECH32 = '[02-9ac-hj-np-z]'
 const SECRET_VALUES: [RegExp, string][] = [
-  [new RegExp(`\\bnsec1${BECH32}{20,}`, 'gi'), '[redacted nsec]'],
-  [new RegExp(`\\bncryptsec1${BECH32}{20,}`, 'gi'), '[redacted ncryptsec]'],
+  [new RegExp(`nsec1${BECH32}{20,}`, 'gi'), '[redacted nsec]'],
+  [new RegExp(`ncryptsec1${BECH32}{20,}`, 'gi'), '[redacted ncryptsec]'],
   // NWC (NIP-47) URIs carry the client secret in `secret=`; so do other connection strings.
   [/([?&;]secret=)[^&\s"'#]+/gi, `$1${REDACTED}`],
   // LND macaroons: hex (v2, location "lnd") or base64 ("AgEDbG5k..."), or any very long hex run.
@@ -62,19 +62,22 @@ export function redactSecrets(value: unknown, depth = 0): unknown {
 
 /** Logs JSON lines to stderr (or the given stream), so that stdout stays free for command output (`timmy job --json`). */
 export function createLogger(level: LogLevel, destination: DestinationStream = pino.destination(2)): Logger {
-  return pino(
-    {
-      level,
-      base: undefined,
-      formatters: { bindings: (bindings) => redactSecrets(bindings) as Record<string, unknown> },
-      hooks: {
-        logMethod(args, method) {
-          method.apply(this, args.map((a) => redactSecrets(a)) as Parameters<typeof method>)
-        },
-      },
-    },
-    destination,
-  )
+  return redacting(pino({ level, base: undefined }, destination))
+}
+
+function redacting(inner: PinoLogger): Logger {
+  const write = (level: 'debug' | 'info' | 'warn' | 'error') => (obj: object, msg?: string) => {
+    if (!inner.isLevelEnabled(level)) return
+    if (msg === undefined) inner[level](redactSecrets(obj) as object)
+    else inner[level](redactSecrets(obj) as object, redactString(msg))
+  }
+  return {
+    debug: write('debug'),
+    info: write('info'),
+    warn: write('warn'),
+    error: write('error'),
+    child: (bindings) => redacting(inner.child(redactSecrets(bindings) as Record<string, unknown>)),
+  }
 }
 
 export const silentLogger: Logger = {

@@ -28,9 +28,11 @@ import type { Capability, JobContext, JobInput } from './capability.js'
 import type { AgentProfile, AuctionSettings, TimmyConfig } from './config.js'
 import type { EventCrypto } from './crypto.js'
 import { buildHeartbeat, HEARTBEAT_KIND, isDead, orphanedClaims, parseHeartbeat, type Claim, type JobAnswer } from './heartbeat.js'
-import type { Effect, EffectSpec, JobLog } from './joblog.js'
+import type { AppendOptions, Effect, EffectSpec, JobLog } from './joblog.js'
+import { requestInputBytes, RequesterLimits, type RequesterLimitSettings } from './limits.js'
 import { silentLogger, type Logger } from './logger.js'
 import type { JobMetrics } from './metrics.js'
+import { AgentPayments, type AgentPaymentsOptions } from './payments.js'
 import { accepted, RelayPool, relayUrls } from './pool.js'
 import { amountDueMsats, isFinal, jobRequestOf, specOf, type JobFact, type JobState } from './state.js'
 import { fetchUrlText, type UrlFetcher } from './url-input.js'
@@ -75,11 +77,15 @@ export interface AgentOptions {
   clock?: () => number
   log?: Logger
   fetchUrl?: UrlFetcher
+  /** Per-requester rate, input size and concurrency limits (agents/limits.ts). */
+  limits?: Partial<RequesterLimitSettings>
   metrics?: JobMetrics
   /** How often the outbox is checked for effects written by other processes (`timmy approvals`). */
   outboxPollMs?: number
   /** How this agent bids in sealed-bid auctions (cost models, encrypted reveals). */
   auction?: Partial<AuctionSettings>
+  /** Ask for payment of priced jobs (agents/payments.ts); absent: priced jobs are answered for free. */
+  payments?: AgentPaymentsOptions
 }
 
 export interface CapabilityStatus {
@@ -135,10 +141,12 @@ export class Agent {
   readonly jobLog: JobLog
   private readonly crypto: EventCrypto
   private readonly fetchUrl: UrlFetcher
+  private readonly limits: RequesterLimits
   private readonly metrics?: JobMetrics
   private readonly profile?: AgentProfile
   private readonly outboxPollMs: number
   private readonly auctions: AuctionBidder
+  readonly payments?: AgentPayments
   private pool: RelayPool | undefined
   private requestSub: { update(f: Filter[]): void; close(): void } | undefined
   private deletionSub: { update(f: Filter[]): void; close(): void } | undefined
@@ -178,6 +186,10 @@ export class Agent {
     this.jobLog = options.jobLog
     this.crypto = options.crypto
     this.fetchUrl = options.fetchUrl ?? fetchUrlText
+    this.limits = new RequesterLimits(options.limits ?? {}, (id) => {
+      const state = this.jobLog.state(id)
+      return state !== undefined && !isFinal(state)
+    })
     this.metrics = options.metrics
     this.profile = options.profile
     this.outboxPollMs = options.outboxPollMs ?? 1000
@@ -191,7 +203,7 @@ export class Agent {
         clock: () => this.clock(),
         sign: (template) => this.sign(template),
         verify: (event) => this.crypto.verify(event),
-        query: (relays, filters) => this.relayPool.query(relays, filters, { timeoutMs: QUERY_TIMEOUT_MS }),
+        query: (relays, filters, timeoutMs = QUERY_TIMEOUT_MS) => this.relayPool.query(relays, filters, { timeoutMs }),
         subscribe: (relays, filters, onevent) => this.relayPool.subscribe(relays, filters, { onevent }),
         append: (jobId, facts, effects, options) => {
           const state = this.jobLog.append(jobId, facts, effects, options)
@@ -199,11 +211,43 @@ export class Agent {
           return state
         },
         publishEffect: (event, extraRelays) => this.publishEffect(event, extraRelays),
-        startEffects: (state) => [this.publishEffect(this.feedbackEvent(state, 'processing', 'won the auction'), state.spec?.relays ?? []), { type: 'run' }],
+        startEffects: (state) => this.startEffects(state, 'won the auction'),
         approvalReason: (kind, priceMsats) => this.approvalReason(kind, priceMsats),
       },
       options.auction,
     )
+    if (options.payments) {
+      this.payments = new AgentPayments(options.payments, {
+        name: this.name,
+        jobLog: this.jobLog,
+        clock: () => this.clock(),
+        log: this.log,
+        append: (jobId, facts, effects, appendOptions) => this.appendPaymentFacts(jobId, facts, effects, appendOptions),
+        feedback: (state, status, o = {}) => this.feedbackEvent(state, status, o.extraInfo, undefined, o.amountMsats, o.bolt11),
+        publishEffect: (event, extraRelays) => this.publishEffect(event, extraRelays),
+        abort: (jobId) => this.running.get(jobId)?.controller.abort(new JobStopped('cancelled')),
+      })
+    }
+  }
+
+  /** The effects that start an assigned job: its invoice first when it must be paid before work. */
+  private startEffects(state: Pick<JobState, 'request' | 'spec' | 'priceMsats' | 'auction' | 'payment'>, note?: string): EffectSpec[] {
+    const processing = () => this.publishEffect(this.feedbackEvent(state, 'processing', note), state.spec?.relays ?? [])
+    return this.payments ? this.payments.startEffects(state, processing) : [processing(), { type: 'run' }]
+  }
+
+  /** Payment facts may follow a final fact (paid after the result): the job is not finished twice in the metrics. */
+  private appendPaymentFacts(jobId: string, facts: JobFact[], effects: EffectSpec[] = [], options: AppendOptions = {}): JobState | undefined {
+    const wasFinal = this.jobLog.state(jobId)
+    const state = this.jobLog.append(jobId, facts, effects, options)
+    if (!state) return state
+    if (wasFinal && isFinal(wasFinal)) {
+      this.schedulePump()
+      for (const listener of this.listeners) listener(state)
+    } else {
+      this.afterAppend(state)
+    }
+    return state
   }
 
   private nowSeconds(): number {
@@ -239,8 +283,10 @@ export class Agent {
     // `timmy approvals` runs in another process: it needs to know whose log this is and where to publish.
     this.jobLog.setValue('agent.pubkey', this.pubkey)
     this.jobLog.setValue('agent.relays', JSON.stringify(this.relays))
-    await this.refreshAvailability()
+    // Before intake starts: open bids get their timers back from the log, and new auctions are taken.
     this.auctions.resume()
+    this.payments?.start()
+    await this.refreshAvailability()
     void this.publishIdentity()
     this.refreshDeletionSub()
     this.schedulePump()
@@ -256,6 +302,7 @@ export class Agent {
     clearTimeout(this.pumpTimer)
     clearTimeout(this.deletionSubTimer)
     this.auctions.stop()
+    await this.payments?.stop()
     this.requestSub?.close()
     this.deletionSub?.close()
     for (const { controller } of this.running.values()) controller.abort(new JobStopped('shutdown'))
@@ -321,18 +368,16 @@ export class Agent {
   private announcement(capability: Capability): EventTemplate {
     const nip90Params: Record<string, Nip90ParamInfo> = {}
     for (const p of capability.params) nip90Params[p.name] = { required: p.required ?? false, values: p.values ?? [], description: p.description }
-    return buildHandlerInformation({
-      d: capability.id,
-      kinds: [capability.kind],
-      content: {
-        name: capability.name,
-        about: capability.about,
-        ...(this.profile?.picture && { picture: this.profile.picture }),
-        encryptionSupported: true,
-        nip90Params,
-      },
-      createdAt: this.nowSeconds(),
-    })
+    // Profile-like content: lud16 (zaps) and lno (BOLT12 offer) as in the kind 0 profile.
+    const content = {
+      name: capability.name,
+      about: `${capability.about}${this.payments?.aboutSuffix() ?? ''}`,
+      ...(this.profile?.picture && { picture: this.profile.picture }),
+      encryptionSupported: true,
+      nip90Params,
+      ...this.payments?.profileFields(),
+    }
+    return buildHandlerInformation({ d: capability.id, kinds: [capability.kind], content, createdAt: this.nowSeconds() })
   }
 
   private async announce(capability: Capability): Promise<void> {
@@ -352,9 +397,10 @@ export class Agent {
     const metadata = {
       name: this.name,
       display_name: profile?.displayName ?? `Timmy ${this.name}`,
-      about: profile?.about ?? aboutFromCapabilities(this.capabilities),
+      about: `${profile?.about ?? aboutFromCapabilities(this.capabilities)}${this.payments?.aboutSuffix() ?? ''}`,
       ...(profile?.picture && { picture: profile.picture }),
       ...(profile?.nip05 && { nip05: profile.nip05 }),
+      ...this.payments?.profileFields(),
       bot: true,
     }
     const events = [
@@ -413,6 +459,12 @@ export class Agent {
       this.refuseUnreadable(event, (err as Error).message)
       return
     }
+    const overLimit = this.limits.admit(request.pubkey, request.id, requestInputBytes(request), this.clock())
+    if (overLimit) {
+      // Refused before pricing or bidding; a requester who floods is told once a minute, not every time.
+      if (overLimit.notify) this.refuseUnreadable(event, overLimit.reason)
+      return
+    }
     if (isAuctionRequest(request)) {
       // A dead agent's auction job is not taken over: the auctioneer opens a new auction.
       if (!takeoverFrom) this.auctions.consider(request, capability, paramProblem(capability, request.params) ?? inputProblem(request.inputs))
@@ -468,7 +520,7 @@ export class Agent {
         effects.push(this.publishEffect(this.feedbackEvent(state, 'processing', 'waiting for operator approval'), spec.relays))
       } else {
         facts.push({ type: 'assigned', at })
-        effects.push(this.publishEffect(this.feedbackEvent(state, 'processing', takeoverFrom ? 'taken over from an agent that stopped' : undefined), spec.relays), { type: 'run' })
+        effects.push(...this.startEffects({ ...state, priceMsats: price }, takeoverFrom ? 'taken over from an agent that stopped' : undefined))
       }
     }
     const appended = this.jobLog.append(request.id, facts, effects, { ifNew: true })
@@ -518,7 +570,7 @@ export class Agent {
 
   // ---- events the agent sends ----------------------------------------------------------------
 
-  private feedbackEvent(state: Pick<JobState, 'request' | 'spec'>, status: FeedbackStatus, extraInfo?: string, content?: string, amountMsats?: number): NostrEvent {
+  private feedbackEvent(state: Pick<JobState, 'request' | 'spec'>, status: FeedbackStatus, extraInfo?: string, content?: string, amountMsats?: number, bolt11?: string): NostrEvent {
     return this.sign(
       buildJobFeedback({
         request: jobRequestOf(state),
@@ -526,6 +578,7 @@ export class Agent {
         ...(extraInfo && { extraInfo }),
         ...(content !== undefined && { content }),
         ...(amountMsats !== undefined && { amountMsats }),
+        ...(bolt11 && { bolt11 }),
         dvmSecretKey: this.secretKey,
         createdAt: this.nowSeconds(),
       }),
@@ -559,7 +612,8 @@ export class Agent {
       if (!effect) continue
       if (due.type === 'run') runSlots--
       this.inFlight.add(effect.id)
-      const work = (effect.spec.type === 'run' ? this.runJob(effect) : this.publishFromOutbox(effect, effect.spec))
+      const spec = effect.spec
+      const work = (spec.type === 'run' ? this.runJob(effect) : spec.type === 'publish' ? this.publishFromOutbox(effect, spec) : this.performPayment(effect))
         .catch((err: Error) => this.log.error({ effect: effect.id, job: effect.jobId, err: err.message }, 'effect failed unexpectedly'))
         .finally(() => {
           this.inFlight.delete(effect.id)
@@ -596,13 +650,26 @@ export class Agent {
     this.log.warn({ job: effect.jobId, event: spec.event.id, retryInMs: retryIn, summary }, 'event not accepted yet: will retry')
   }
 
+  private async performPayment(effect: Effect): Promise<void> {
+    if (!this.payments) {
+      this.jobLog.dropEffect(effect.id, this.clock(), 'payments are not configured')
+      return
+    }
+    await this.payments.perform(effect)
+  }
+
   // ---- running jobs --------------------------------------------------------------------------
 
   private async runJob(effect: Effect): Promise<void> {
     const jobId = effect.jobId
     const state = this.jobLog.state(jobId)
-    if (!state || isFinal(state) || state.status === 'awaiting-approval' || state.status === 'bidding') {
+    if (!state || isFinal(state) || state.status === 'awaiting-approval' || state.status === 'bidding' || state.status === 'payment-required') {
       this.jobLog.completeEffect(effect.id, this.clock(), 'nothing to run')
+      return
+    }
+    if (this.payments?.mustInvoiceFirst(state)) {
+      // Queued without its invoice (approved by `timmy approvals` in another process): invoice first.
+      this.afterAppend(this.jobLog.append(jobId, [], [{ type: 'invoice' }], { completesEffect: effect.id })!)
       return
     }
     const capability = this.byKind.get(state.request.kind)
@@ -629,13 +696,19 @@ export class Agent {
       const output = await abortable(capability.run(this.jobContext(started, capability, inputs, controller.signal)), controller.signal)
       this.metrics?.runDuration.observe({ agent: this.name, kind: String(state.request.kind) }, (performance.now() - runStart) / 1000)
       const request = jobRequestOf(state)
+      const current = this.jobLog.state(jobId) ?? state
+      // Pay after work: the result carries the invoice, and a payment-required feedback goes with it.
+      const invoice = await this.payments?.resultInvoice(current)
       const result = this.sign(
-        buildJobResult({ request, content: output.content, amountMsats: amountDueMsats(state), dvmSecretKey: this.secretKey, createdAt: this.nowSeconds() }),
+        buildJobResult({ request, content: output.content, amountMsats: amountDueMsats(state), ...(invoice && { bolt11: invoice.bolt11 }), dvmSecretKey: this.secretKey, createdAt: this.nowSeconds() }),
       )
       const success = this.feedbackEvent(state, 'success')
-      this.finish(jobId, effect, { type: 'completed', at: this.clock(), resultEventId: result.id, content: output.content, ...(output.mimeType && { mimeType: output.mimeType }) }, [
+      const completed: JobFact = { type: 'completed', at: this.clock(), resultEventId: result.id, content: output.content, ...(output.mimeType && { mimeType: output.mimeType }) }
+      this.finish(jobId, effect, [...(invoice ? [invoice.fact] : []), completed], [
         this.publishEffect(result, state.spec.relays),
         this.publishEffect(success, state.spec.relays),
+        ...(invoice ? [invoice.feedback] : []),
+        ...(this.payments?.completionEffects(current) ?? []),
       ])
       this.log.info({ job: jobId, result: result.id }, 'job completed')
     } catch (err) {
@@ -652,13 +725,14 @@ export class Agent {
   }
 
   /** Appends a final fact with its effects and marks the run effect done, all in one transaction. */
-  private finish(jobId: string, effect: Effect, fact: JobFact, effects: EffectSpec[] = []): void {
+  private finish(jobId: string, effect: Effect, fact: JobFact | JobFact[], effects: EffectSpec[] = []): void {
+    const facts = Array.isArray(fact) ? fact : [fact]
     let state: JobState | undefined
     try {
-      state = this.jobLog.append(jobId, [fact], effects, { completesEffect: effect.id })
+      state = this.jobLog.append(jobId, facts, effects, { completesEffect: effect.id })
     } catch (err) {
       // Cancelled while running: the cancellation already dropped this job's pending effects.
-      this.log.info({ job: jobId, fact: fact.type, err: (err as Error).message }, 'job outcome discarded')
+      this.log.info({ job: jobId, fact: facts[facts.length - 1].type, err: (err as Error).message }, 'job outcome discarded')
       return
     }
     if (state) this.afterAppend(state)

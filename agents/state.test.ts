@@ -13,8 +13,7 @@ const bid: Omit<AuctionBid, 'revealId' | 'rejectedOutcomes' | 'result'> = {
   bidDeadline: 10,
   revealDeadline: 20,
   relays: [],
-  priceMsats: 21_000,
-  nonce: '1'.repeat(64),
+  sealedOpening: 'sealed',
   commit: commitEvent,
 }
 const committed: JobFact = { type: 'bid-committed', at: 1001, bid }
@@ -67,7 +66,8 @@ describe('job state fold', () => {
     ]
     const states = replayJob(request.id, facts)
     expect(states.map((s) => s.status)).toEqual(['posted', 'bidding', 'bidding', 'bidding', 'assigned', 'executing', 'completed'])
-    expect(states[1]).toMatchObject({ priceMsats: 21_000, auction: { nonce: bid.nonce, commit: commitEvent } })
+    expect(states[1]).toMatchObject({ auction: { sealedOpening: 'sealed', commit: commitEvent } })
+    expect(states[1].priceMsats).toBeUndefined()
     expect(amountDueMsats(states[1])).toBe(0)
     const final = states.at(-1)!
     expect(final.auction).toMatchObject({ revealId: '2'.repeat(64), rejectedOutcomes: [{ outcomeId: '3'.repeat(64) }], result: { outcome: 'won', clearingPriceMsats: 30_000 } })

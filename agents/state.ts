@@ -5,12 +5,15 @@
 //             bidding → awaiting-approval → assigned (approved) | failed (rejected)
 //             sealed-bid auctions (nips/auction.md): posted → bidding (bid-committed, bid-revealed,
 //               outcome-rejected) → assigned (won) | cancelled (lost)
+//             payments (agents/payments.ts), pay before work: assigned → payment-required (invoice-issued)
+//               → assigned (paid) → executing; pay after work: executing (invoice-issued) → completed (paid);
+//               escrow: paid is the hold locked in, then payment-settled | payment-refunded
 //             any state that is not final → cancelled | failed
 import type { NostrEvent } from '../nips/01.js'
 import type { JobInput } from './capability.js'
 import type { JobRequest } from '../nips/90.js'
 
-export type JobStatus = 'posted' | 'bidding' | 'awaiting-approval' | 'assigned' | 'executing' | 'completed' | 'failed' | 'cancelled'
+export type JobStatus = 'posted' | 'bidding' | 'awaiting-approval' | 'assigned' | 'payment-required' | 'executing' | 'completed' | 'failed' | 'cancelled'
 
 export const FINAL_STATUSES: ReadonlySet<JobStatus> = new Set(['completed', 'failed', 'cancelled'])
 
@@ -39,16 +42,35 @@ export interface AuctionBid {
   revealDeadline: number
   /** Where commits and reveals go (the request's relays). */
   relays: string[]
-  /** The bid: this agent's cost of the job (truthful bidding). */
-  priceMsats: number
-  /** The secret that opens the commitment: in the log before the commit is published. */
-  nonce: string
+  /**
+   * The opening of the commitment (price and nonce), NIP-44 encrypted to the agent's own key: it
+   * is in the log before the commit is published, and stays secret from anyone who can read the
+   * log (the HTTP API shows facts) until the bidder reveals it.
+   */
+  sealedOpening: string
   /** The signed commit event. */
   commit: NostrEvent
   revealId?: string
   /** Outcome events that failed verification: the bidder did not act on them. */
   rejectedOutcomes: { outcomeId: string; problems: string[] }[]
   result?: { outcome: 'won' | 'lost'; outcomeId?: string; clearingPriceMsats?: number; reason?: string }
+}
+
+/** What the requester was asked to pay (agents/payments.ts); its hash is the payment's identity. */
+export interface JobPayment {
+  paymentHash: string
+  bolt11: string
+  amountMsats: number
+  /** Unix seconds. */
+  expiresAt: number
+  /** A hold invoice of the escrow: 'paid' means locked in, released by payment-settled. */
+  escrow: boolean
+  /** Whether the work waits for the payment. */
+  beforeWork: boolean
+  state: 'awaiting' | 'paid' | 'settled' | 'refunded' | 'expired'
+  /** Unix milliseconds. */
+  paidAt?: number
+  reason?: string
 }
 
 /** Unix milliseconds, from the runtime's clock. */
@@ -77,6 +99,11 @@ export type JobFact = At &
     | { type: 'approved'; by: string }
     | { type: 'rejected'; by: string; reason: string }
     | { type: 'assigned' }
+    | { type: 'invoice-issued'; paymentHash: string; bolt11: string; amountMsats: number; expiresAt: number; escrow: boolean; beforeWork: boolean }
+    | { type: 'paid'; paymentHash: string; amountMsats: number }
+    | { type: 'payment-settled'; paymentHash: string }
+    | { type: 'payment-refunded'; paymentHash: string; reason: string }
+    | { type: 'invoice-expired'; paymentHash: string; reason: string }
     | { type: 'awaiting-input'; jobIds: string[]; deadline: number }
     | { type: 'started'; attempt: number }
     | { type: 'partial'; content: string }
@@ -94,10 +121,11 @@ export interface JobState {
   request: NostrEvent
   spec?: JobSpec
   takeoverFrom?: string
-  /** The quote; for an auction, the bid until it is won and then the clearing price. */
+  /** The quote; for an auction bid, the clearing price once won (the bid itself stays sealed). */
   priceMsats?: number
   auction?: AuctionBid
   approval?: { reason: string; decision?: 'approved' | 'rejected'; by?: string }
+  payment?: JobPayment
   waitingFor?: { jobIds: string[]; deadline: number }
   /** How many times execution started (more than one after a crash or restart). */
   attempts: number
@@ -132,18 +160,26 @@ const ALLOWED: Record<JobFactType, ReadonlyArray<JobStatus | 'none'>> = {
   approved: ['awaiting-approval'],
   rejected: ['awaiting-approval'],
   assigned: ['bidding'],
+  // Pay before work from 'assigned'; pay after work while the result is being made.
+  'invoice-issued': ['assigned', 'executing'],
+  // Pay after work: the result is out (completed) before the payment arrives.
+  paid: ['payment-required', 'executing', 'completed'],
+  'payment-settled': ['assigned', 'executing', 'completed', 'failed', 'cancelled'],
+  'payment-refunded': ['payment-required', 'assigned', 'executing', 'completed', 'failed', 'cancelled'],
+  'invoice-expired': ['payment-required', 'executing', 'completed', 'failed', 'cancelled'],
   'awaiting-input': ['assigned'],
   // 'executing' again after a crash or restart: the job runs once more, its result is sent once.
   started: ['assigned', 'executing'],
   partial: ['executing'],
   completed: ['executing'],
-  failed: ['posted', 'bidding', 'awaiting-approval', 'assigned', 'executing'],
-  cancelled: ['posted', 'bidding', 'awaiting-approval', 'assigned', 'executing'],
+  failed: ['posted', 'bidding', 'awaiting-approval', 'assigned', 'payment-required', 'executing'],
+  cancelled: ['posted', 'bidding', 'awaiting-approval', 'assigned', 'payment-required', 'executing'],
 }
 
 /** Facts that only an auction bid takes, and facts that only a quoted job takes. */
 const AUCTION_FACTS: ReadonlySet<JobFactType> = new Set(['bid-revealed', 'outcome-rejected', 'won', 'lost'])
 const QUOTE_FACTS: ReadonlySet<JobFactType> = new Set(['approval-required', 'assigned'])
+const PAYMENT_FACTS: ReadonlySet<JobFactType> = new Set(['invoice-issued', 'paid', 'payment-settled', 'payment-refunded', 'invoice-expired'])
 
 export function canApply(state: JobState | undefined, fact: JobFact): boolean {
   if (!ALLOWED[fact.type].includes(state?.status ?? 'none')) return false
@@ -152,6 +188,16 @@ export function canApply(state: JobState | undefined, fact: JobFact): boolean {
   // One reveal per commit: a second would be a `duplicate` in the outcome.
   if (fact.type === 'bid-revealed' && state?.auction?.revealId) return false
   if (fact.type === 'won' && !state?.auction?.revealId) return false
+  // One invoice per job; payment facts only about that invoice, each in its turn.
+  if (fact.type === 'invoice-issued' && state?.payment) return false
+  if (fact.type !== 'invoice-issued' && PAYMENT_FACTS.has(fact.type)) {
+    const payment = state?.payment
+    if (!payment || payment.paymentHash !== (fact as { paymentHash: string }).paymentHash) return false
+    if (fact.type === 'paid' && payment.state !== 'awaiting') return false
+    if (fact.type === 'invoice-expired' && payment.state !== 'awaiting') return false
+    if (fact.type === 'payment-settled' && !(payment.escrow && payment.state === 'paid')) return false
+    if (fact.type === 'payment-refunded' && !(payment.escrow && (payment.state === 'paid' || payment.state === 'awaiting'))) return false
+  }
   return true
 }
 
@@ -177,7 +223,7 @@ export function applyFact(state: JobState | undefined, fact: JobFact, jobId: str
     case 'quoted':
       return { ...s, status: 'bidding', priceMsats: fact.priceMsats }
     case 'bid-committed':
-      return { ...s, status: 'bidding', priceMsats: fact.bid.priceMsats, auction: { ...fact.bid, rejectedOutcomes: [] } }
+      return { ...s, status: 'bidding', auction: { ...fact.bid, rejectedOutcomes: [] } }
     case 'bid-revealed':
       return { ...s, auction: { ...s.auction!, revealId: fact.revealId } }
     case 'outcome-rejected':
@@ -204,6 +250,18 @@ export function applyFact(state: JobState | undefined, fact: JobFact, jobId: str
       return { ...s, status: 'failed', approval: { ...s.approval!, decision: 'rejected', by: fact.by }, error: `rejected by the operator: ${fact.reason}` }
     case 'assigned':
       return { ...s, status: 'assigned' }
+    case 'invoice-issued': {
+      const { paymentHash, bolt11, amountMsats, expiresAt, escrow, beforeWork } = fact
+      return { ...s, status: beforeWork ? 'payment-required' : s.status, payment: { paymentHash, bolt11, amountMsats, expiresAt, escrow, beforeWork, state: 'awaiting' } }
+    }
+    case 'paid':
+      return { ...s, status: s.status === 'payment-required' ? 'assigned' : s.status, payment: { ...s.payment!, state: 'paid', paidAt: fact.at } }
+    case 'payment-settled':
+      return { ...s, payment: { ...s.payment!, state: 'settled' } }
+    case 'payment-refunded':
+      return { ...s, payment: { ...s.payment!, state: 'refunded', reason: fact.reason } }
+    case 'invoice-expired':
+      return { ...s, payment: { ...s.payment!, state: 'expired', reason: fact.reason } }
     case 'awaiting-input':
       return { ...s, waitingFor: { jobIds: fact.jobIds, deadline: fact.deadline } }
     case 'started':

@@ -17,6 +17,8 @@ import './ui/job-view.js'
 import './ui/swarm-graph.js'
 import './ui/auction-view.js'
 import './ui/relay-settings.js'
+import './ui/agent-view.js'
+import './ui/operator-view.js'
 
 const RELAYS_KEY = 'timmy.relays'
 const LOGIN_KEY = 'timmy.login'
@@ -77,6 +79,7 @@ const VIEWS = [
   { id: 'swarm', label: 'Swarm' },
   { id: 'auction', label: 'Auctions' },
   { id: 'relays', label: 'Relays' },
+  { id: 'operator', label: 'Operator' },
 ] as const
 
 export class TimmyApp extends LitElement {
@@ -342,6 +345,10 @@ export class TimmyApp extends LitElement {
         return html`<timmy-swarm .services=${services} .version=${this.version}></timmy-swarm>`
       case 'auction':
         return html`<timmy-auction .services=${services} .jobId=${arg ?? ''}></timmy-auction>`
+      case 'agent':
+        return html`<timmy-agent .services=${services} .version=${this.version} .pubkey=${arg ?? ''}></timmy-agent>`
+      case 'operator':
+        return html`<timmy-operator .services=${services} .version=${this.version}></timmy-operator>`
       case 'relays':
         return html`<timmy-relays .statuses=${this.statuses} .defaults=${this.defaults} @relays-change=${(e: CustomEvent<string[]>) => this.setRelays(e.detail)}></timmy-relays>`
       default:
@@ -356,7 +363,7 @@ export class TimmyApp extends LitElement {
 
   override render() {
     const section = this.route.replace(/^#\/?/, '').split(/[/?]/)[0] || 'agents'
-    const current = section === 'hire' ? 'agents' : section
+    const current = section === 'hire' || section === 'agent' ? 'agents' : section
     return html`
       <header>
         <a class="brand" href="#/agents">Timmy</a>

@@ -5,7 +5,7 @@ import { isNewerVersion, type NostrEvent } from '../nips/01.js'
 import { deletionTargets } from '../nips/09.js'
 import { HANDLER_KIND, parseHandlerInformation, type HandlerInformation } from '../nips/89.js'
 import { FEEDBACK_KIND, isJobRequestKind, isJobResultKind, parseJobFeedback, parseJobRequest, parseJobResult, type JobFeedback, type JobRequest, type JobResult } from '../nips/90.js'
-import { LABEL_KIND } from '../nips/32.js'
+import { LABEL_KIND, readJobOutcomeLabel, type JobOutcomeLabel } from '../nips/32.js'
 import { buildTrustGraph, computeReputation, type ReputationScore } from '../nips/reputation.js'
 
 /** Agent heartbeats (agents/heartbeat.ts): replaceable, one per agent, content {status, interval, active_jobs}. */
@@ -18,6 +18,8 @@ export interface Profile {
   displayName?: string
   about?: string
   picture?: string
+  /** Lightning address (LUD-16) to zap. */
+  lud16?: string
   createdAt: number
 }
 
@@ -60,7 +62,7 @@ function parseProfile(event: NostrEvent): Profile | undefined {
   if (typeof json !== 'object' || json === null) return undefined
   const raw = json as Record<string, unknown>
   const text = (value: unknown) => (typeof value === 'string' && value.trim() !== '' ? value : undefined)
-  return { name: text(raw.name), displayName: text(raw.display_name) ?? text(raw.displayName), about: text(raw.about), picture: text(raw.picture), createdAt: event.created_at }
+  return { name: text(raw.name), displayName: text(raw.display_name) ?? text(raw.displayName), about: text(raw.about), picture: text(raw.picture), lud16: text(raw.lud16)?.trim(), createdAt: event.created_at }
 }
 
 function parseHeartbeat(event: NostrEvent): HeartbeatInfo | undefined {
@@ -247,6 +249,29 @@ export class SwarmModel {
       agent.reputation = computeReputation({ agent: agent.pubkey, labels: about, trust, now: nowSeconds }).overall
     }
     this.version++
+  }
+
+  /** The job-outcome labels (ratings) about one job, newest first; malformed labels are left out. */
+  ratingsOf(jobId: string): JobOutcomeLabel[] {
+    return this.ratingsTagged('e', jobId)
+  }
+
+  /** The job-outcome labels about one agent, newest first. */
+  ratingsAbout(agent: string): JobOutcomeLabel[] {
+    return this.ratingsTagged('p', agent)
+  }
+
+  private ratingsTagged(tag: 'e' | 'p', value: string): JobOutcomeLabel[] {
+    const ratings: JobOutcomeLabel[] = []
+    for (const event of this.labels.values()) {
+      if (!event.tags.some((t) => t[0] === tag && t[1] === value)) continue
+      try {
+        ratings.push(readJobOutcomeLabel(event))
+      } catch {
+        // Not a job-outcome label we can read: ignored, as nips/reputation.ts does.
+      }
+    }
+    return ratings.sort((a, b) => b.createdAt - a.createdAt)
   }
 
   /** The pubkeys whose contact lists the viewer's trust graph needs next (the viewer's follows). */

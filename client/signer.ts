@@ -157,7 +157,8 @@ export function startNostrConnect(relays: string[], options: { name?: string; ur
     clientPubkey: getPublicKey(clientSecretKey),
     relays,
     secret,
-    perms: ['sign_event:5000-5999', 'sign_event:1985', 'nip44_encrypt', 'nip44_decrypt'],
+    // Job requests, ratings (NIP-32), zap requests (NIP-57), HTTP auth for the operator pages (NIP-98), relay auth (NIP-42).
+    perms: ['sign_event:5000-5999', 'sign_event:1985', 'sign_event:9734', 'sign_event:27235', 'sign_event:22242', 'nip44_encrypt', 'nip44_decrypt'],
     name: options.name ?? 'Timmy',
     ...(options.url && { url: options.url }),
   })

@@ -144,6 +144,11 @@ export function isProtectedEvent(event: NostrEvent, config: RelayConfig): boolea
   return config.protectEncryptedJobs && isJobKind(event.kind) && event.tags.some((tag) => tag[0] === 'encrypted')
 }
 
+/** Could an event of this kind be read-protected? When not, it can be sent to anyone without looking inside. */
+export function mayBeProtectedKind(kind: number, config: RelayConfig): boolean {
+  return config.protectedKinds.includes(kind) || (config.protectEncryptedJobs && isJobKind(kind))
+}
+
 /** May a reader authenticated as `authedPubkeys` receive this event? */
 export function mayRead(event: NostrEvent, authedPubkeys: ReadonlySet<string>, config: RelayConfig): boolean {
   if (!isProtectedEvent(event, config)) return true

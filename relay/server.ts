@@ -21,9 +21,9 @@ import { isExpired } from '../nips/40.js'
 import { authEventError } from '../nips/42.js'
 import { RELAY_INFO_MEDIA_TYPE, type RelayInformation } from '../nips/11.js'
 import { resolveRelayConfig, silentLog, type RelayConfig, type RelayLog } from './config.js'
-import { defaultPolicies, isProtectedEvent, mayRead, narrowFiltersForReader, runPolicies, type WritePolicy } from './policy.js'
+import { defaultPolicies, isProtectedEvent, mayBeProtectedKind, mayRead, narrowFiltersForReader, runPolicies, type WritePolicy } from './policy.js'
 import { TokenBucketLimiter } from './rate-limit.js'
-import { EventStore } from './store.js'
+import { EventStore, type StoredEventRow } from './store.js'
 import { SubscriptionIndex, type IndexedFilter } from './subscriptions.js'
 import { createVerifier, type SignatureVerifier } from './verify.js'
 
@@ -571,9 +571,9 @@ class Relay {
       this.closed(connection, subId, `error: too many open subscriptions (max ${this.config.maxSubscriptionsPerConnection}); close one first`, !isCount)
       return
     }
-    let stored: NostrEvent[]
+    let stored: StoredEventRow[]
     try {
-      stored = narrowed.filters.length > 0 ? this.store.query(narrowed.filters, now) : []
+      stored = narrowed.filters.length > 0 ? this.store.queryRaw(narrowed.filters, now) : []
     } catch (err) {
       this.log.error({ err }, 'query failed')
       this.closed(connection, subId, 'error: could not run the query', !isCount)
@@ -587,10 +587,15 @@ class Relay {
       entries: [],
     }
     sub.entries = narrowed.filters.map((filter) => ({ sub, filter }))
-    for (const event of stored) {
-      if (mayRead(event, connection.authed, this.config)) this.send(connection, `${sub.eventPrefix}${JSON.stringify(event)}]`)
+    // One write for the whole reply: ws would otherwise make a system call per frame.
+    const socket = (connection.ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket
+    socket?.cork()
+    for (const row of stored) {
+      if (mayBeProtectedKind(row.kind, this.config) && !mayRead(JSON.parse(row.raw) as NostrEvent, connection.authed, this.config)) continue
+      this.send(connection, `${sub.eventPrefix}${row.raw}]`)
     }
     this.send(connection, JSON.stringify(['EOSE', subId]))
+    socket?.uncork()
     // Registered in the same tick as the query ran: no event can fall between stored and live.
     connection.subs.set(subId, sub)
     this.live.add(sub.entries)

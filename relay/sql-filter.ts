@@ -16,7 +16,7 @@ const REFERENCE_TAGS = new Set(['e', 'E', 'q', 'a', 'A'])
 const KNOWN_FIELDS = new Set(['ids', 'authors', 'kinds', 'since', 'until', 'limit', 'search'])
 
 /**
- * `SELECT id, raw` of the events matching the filter and not expired at `now`, newest first (created_at DESC,
+ * `SELECT id, raw, created_at, kind` of the events matching the filter and not expired at `now`, newest first (created_at DESC,
  * id ASC), at most `limit` of them. Null when the filter cannot match anything (an empty list, `limit: 0`).
  * NIP-50 `search` is not supported and is ignored, as matchFilter does.
  */
@@ -25,7 +25,7 @@ export function selectQuery(filter: Filter, now: number): SqlQuery | null {
   const built = buildFilter(filter, now)
   if (!built) return null
   const { from, where, order, params } = built
-  let sql = `SELECT e.id, e.raw FROM ${from} WHERE ${where} ORDER BY ${order}`
+  let sql = `SELECT e.id, e.raw, e.created_at, e.kind FROM ${from} WHERE ${where} ORDER BY ${order}`
   if (filter.limit !== undefined) {
     sql += ' LIMIT ?'
     params.push(filter.limit)

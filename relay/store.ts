@@ -19,7 +19,7 @@
 // every filter shape (relay/store.test.ts checks the plans). Statistics taken while the store was small would
 // go stale as it grows and can make the planner scan the whole time index for an id lookup.
 import Database from 'better-sqlite3'
-import { compareEventsNewestFirst, eventAddress, isEphemeralKind, isNewerVersion, type Filter, type NostrEvent } from '../nips/01.js'
+import { eventAddress, isEphemeralKind, isNewerVersion, type Filter, type NostrEvent } from '../nips/01.js'
 import { DELETION_KIND, deletionApplies, deletionTargets } from '../nips/09.js'
 import { getExpiration, isExpired } from '../nips/40.js'
 import { rowidQuery, selectQuery } from './sql-filter.js'
@@ -86,6 +86,14 @@ const MAX_CACHED_STATEMENTS = 256
 
 type Statement = Database.Statement<unknown[], unknown>
 
+/** A stored event's JSON text with the columns a relay needs to order and screen it without parsing. */
+export interface StoredEventRow {
+  id: string
+  raw: string
+  createdAt: number
+  kind: number
+}
+
 export class EventStore {
   private readonly statements = new Map<string, Statement>()
   private readonly saveTransaction: (events: NostrEvent[], now: number) => SaveResult[]
@@ -137,20 +145,25 @@ export class EventStore {
    * its matches: capping is the caller's decision.
    */
   query(filters: Filter[], now: number): NostrEvent[] {
+    return this.queryRaw(filters, now).map((row) => JSON.parse(row.raw) as NostrEvent)
+  }
+
+  /** As query, but each event as the JSON text it was stored as: a relay can send it without parsing it. */
+  queryRaw(filters: Filter[], now: number): StoredEventRow[] {
     const seen = new Set<string>()
-    const events: NostrEvent[] = []
+    const rows: StoredEventRow[] = []
     for (const filter of filters) {
       const query = selectQuery(filter, now)
       if (!query) continue
-      const rows = this.statement(query.sql).raw(true).all(...query.params) as [string, string][]
-      for (const [id, raw] of rows) {
+      const found = this.statement(query.sql).raw(true).all(...query.params) as [string, string, number, number][]
+      for (const [id, raw, createdAt, kind] of found) {
         if (seen.has(id)) continue
         seen.add(id)
-        events.push(JSON.parse(raw) as NostrEvent)
+        rows.push({ id, raw, createdAt, kind })
       }
     }
-    if (filters.length > 1) events.sort(compareEventsNewestFirst)
-    return events
+    if (filters.length > 1) rows.sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    return rows
   }
 
   /** NIP-45: how many distinct unexpired events match any of the filters (limits do not apply). */

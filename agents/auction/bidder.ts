@@ -1,8 +1,9 @@
 // The agent's side of a sealed-bid auction (nips/auction.md): commit the cost of the job before
 // the bid deadline, reveal it after, check the auctioneer's outcome with verifyAuction, and run
 // the job only when the verified outcome names this agent. Every step is a fact in the job log
-// with the events it publishes (the outbox), so the nonce is stored before the commit leaves, and
-// after a restart the timers are rebuilt from the deadlines in the log.
+// with the events it publishes (the outbox), so the opening is stored (sealed to the agent's own
+// key) before the commit leaves, and after a restart the timers are rebuilt from the deadlines in
+// the log.
 import type { EventTemplate, Filter, NostrEvent } from '../../nips/01.js'
 import {
   AUCTION_COMMIT_KIND,
@@ -24,7 +25,7 @@ import type { AppendOptions, EffectSpec, JobLog } from '../joblog.js'
 import type { Logger } from '../logger.js'
 import { relayUrls } from '../pool.js'
 import { specOf, type JobFact, type JobState } from '../state.js'
-import { bidPriceMsats, commitFrontier } from './bidding.js'
+import { bidPriceMsats, commitFrontier, sealOpening, unsealOpening } from './bidding.js'
 
 /** What the bidder needs from the agent that hosts it. */
 export interface BidderHost {
@@ -37,7 +38,7 @@ export interface BidderHost {
   clock(): number
   sign(template: EventTemplate): NostrEvent
   verify(event: NostrEvent): boolean
-  query(relays: string[], filters: Filter[]): Promise<NostrEvent[]>
+  query(relays: string[], filters: Filter[], timeoutMs?: number): Promise<NostrEvent[]>
   subscribe(relays: string[], filters: Filter[], onevent: (event: NostrEvent) => void): { close(): void }
   /** Appends to the job log and lets the agent react (outbox pump, listeners). */
   append(jobId: string, facts: JobFact[], effects?: EffectSpec[], options?: AppendOptions): JobState | undefined
@@ -121,13 +122,16 @@ export class AuctionBidder {
     if (approval) return skip(`${approval}; auctions are not bid on when a job would wait for an operator`)
 
     const relays = this.auctionRelays(auction.relays)
-    const seen = await this.host.query(relays, [{ kinds: [AUCTION_COMMIT_KIND], '#e': [auction.id] }])
+    // The chain is worth a short wait, not the bid: half the time left at most.
+    const timeoutMs = Math.max(100, Math.min(5000, ((auction.bidDeadline + 1) * 1000 - this.host.clock()) / 2))
+    const seen = await this.host.query(relays, [{ kinds: [AUCTION_COMMIT_KIND], '#e': [auction.id] }], timeoutMs)
     const createdAt = this.nowSeconds()
     if (!this.active || createdAt > auction.bidDeadline) return skip('the bid deadline passed while bidding')
     const nonce = generateBidNonce()
     const commit = this.host.sign(buildCommit({ request: auction, bidder: this.host.pubkey, priceMsats, nonce, previous: commitFrontier(seen, auction, this.host.pubkey), createdAt }))
     const at = this.host.clock()
-    const bid = { auctioneer: auction.auctioneer, reserveMsats: auction.reserveMsats, bidDeadline: auction.bidDeadline, revealDeadline: auction.revealDeadline, relays: auction.relays, priceMsats, nonce, commit }
+    const sealedOpening = sealOpening({ priceMsats, nonce }, this.host.secretKey)
+    const bid = { auctioneer: auction.auctioneer, reserveMsats: auction.reserveMsats, bidDeadline: auction.bidDeadline, revealDeadline: auction.revealDeadline, relays: auction.relays, sealedOpening, commit }
     // The nonce and price are in the log in the same transaction as the commit's publish effect: a crash cannot lose the opening.
     const state = this.host.append(
       auction.id,
@@ -194,7 +198,7 @@ export class AuctionBidder {
     const reveal = this.host.sign(
       buildReveal({
         commit: parseCommit(bid.commit),
-        opening: { priceMsats: bid.priceMsats, nonce: bid.nonce },
+        opening: unsealOpening(bid.sealedOpening, this.host.secretKey),
         createdAt: now,
         ...(this.settings.encryptReveals && { bidderSecret: this.host.secretKey }),
       }),
@@ -247,7 +251,7 @@ export class AuctionBidder {
         const price = outcome.clearingPriceMsats!
         const won = this.host.jobLog.state(jobId)!
         const next = this.append(jobId, [{ type: 'won', at, outcomeId: event.id, clearingPriceMsats: price }], this.host.startEffects(won))
-        if (next) this.host.log.info({ job: jobId, bid: bid.priceMsats, clearingPriceMsats: price }, 'auction won: running the job')
+        if (next) this.host.log.info({ job: jobId, clearingPriceMsats: price }, 'auction won: running the job')
       } else {
         const mine = outcome.commits.find((c) => c.id === bid.commit.id)?.status ?? 'not listed'
         const reason = outcome.winner

@@ -1,8 +1,9 @@
 // What a bidder decides, as pure functions: its price (the cost of the job: in a second-price
 // auction bidding the true cost is weakly dominant, nips/auction.md §8) and which commits its
 // own commit references (the hash chain that makes dropped bids detectable).
-import type { NostrEvent } from '../../nips/01.js'
-import { MAX_PREV_REFERENCES, parseCommit, type AuctionCommit, type AuctionRequest } from '../../nips/auction.js'
+import { getPublicKey, isHex64, type NostrEvent } from '../../nips/01.js'
+import * as nip44 from '../../nips/44.js'
+import { MAX_PREV_REFERENCES, parseCommit, type AuctionCommit, type AuctionRequest, type BidOpening } from '../../nips/auction.js'
 import { inputText, type Capability, type JobInput } from '../capability.js'
 import type { CostModel } from '../config.js'
 
@@ -22,6 +23,17 @@ export function bidPriceMsats(capability: Capability, inputs: JobInput[], params
   const price = model ? costOf(model, inputs) : capability.price(inputs, params)
   if (!Number.isSafeInteger(price) || price < 0) throw new RangeError(`the cost of this job is not a whole number of msats: ${price}`)
   return price
+}
+
+/** A bid's opening encrypted to the bidder itself (NIP-44), for its job log. */
+export function sealOpening(opening: BidOpening, secretKey: Uint8Array): string {
+  return nip44.encrypt(JSON.stringify(opening), nip44.getConversationKey(secretKey, getPublicKey(secretKey)))
+}
+
+export function unsealOpening(sealed: string, secretKey: Uint8Array): BidOpening {
+  const opening = JSON.parse(nip44.decrypt(sealed, nip44.getConversationKey(secretKey, getPublicKey(secretKey)))) as BidOpening
+  if (!Number.isSafeInteger(opening.priceMsats) || opening.priceMsats < 0 || !isHex64(opening.nonce)) throw new Error('the sealed opening in the job log is damaged')
+  return opening
 }
 
 /**

@@ -12,6 +12,7 @@ import { createLogger, type Logger } from '../logger.js'
 import { outcomeOf } from './auctioneer.js'
 import { AuctionResultTimeoutError, finishAuctions, runAuctionJob } from './job.js'
 import { AuctionLog } from './log.js'
+import { relayReputation } from './reputation.js'
 import { verifyAuctionOnRelays, type AuctionReport } from './verify.js'
 
 /** Where the auctions run with a stored key are logged, so that `timmy auction resume` can finish them. */
@@ -73,12 +74,15 @@ export async function runAuctionJobCommand(options: AuctionJobCommandOptions): P
   const auctionLog = openAuctionLog(options.config.home, options.keyName)
   const print = (line: object) => process.stdout.write(`${JSON.stringify(line)}\n`)
   const say = (text: string) => process.stderr.write(`${text}\n`)
+  const crypto = await loadEventCrypto()
+  const reputation = relayReputation({ relays: options.relays, crypto, trustRoot: getPublicKey(secretKey) })
   try {
     const { outcome, result } = await runAuctionJob({
       secretKey,
       relays: options.relays,
       auctionLog,
-      crypto: await loadEventCrypto(),
+      crypto,
+      reputation: reputation.lookup,
       closeGraceSeconds: options.config.auction.closeGraceSeconds,
       log: options.log,
       kind: options.kind,
@@ -109,6 +113,7 @@ export async function runAuctionJobCommand(options: AuctionJobCommandOptions): P
     }
     throw err
   } finally {
+    reputation.close()
     auctionLog.close()
   }
 }
@@ -150,14 +155,18 @@ export function registerAuctionCommands(program: Command): void {
         const passphrase = await resolvePassphrase({ home: config.home, configured: config.passphrase, prompt: options.askPassphrase, log })
         const secretKey = new Keystore(config.home, passphrase, config.keyLogN).load(options.key)
         const auctionLog = openAuctionLog(config.home, options.key)
+        const relays = defaultRelays(config, options.relay)
+        const crypto = await loadEventCrypto()
+        const reputation = relayReputation({ relays, crypto, trustRoot: getPublicKey(secretKey) })
         try {
-          const finished = await finishAuctions({ secretKey, relays: defaultRelays(config, options.relay), auctionLog, crypto: await loadEventCrypto(), closeGraceSeconds: config.auction.closeGraceSeconds, log })
+          const finished = await finishAuctions({ secretKey, relays, auctionLog, crypto, reputation: reputation.lookup, closeGraceSeconds: config.auction.closeGraceSeconds, log })
           if (finished.length === 0) process.stdout.write(`no unfinished auctions for ${npubEncode(getPublicKey(secretKey))}\n`)
           for (const state of finished) {
             const outcome = outcomeOf(state)!
             process.stdout.write(`${state.id}  ${outcome.winner ? `won by ${npubEncode(outcome.winner.bidder)} at ${outcome.clearingPriceMsats} msats` : 'no winner'}\n`)
           }
         } finally {
+          reputation.close()
           auctionLog.close()
         }
         process.exit(0)

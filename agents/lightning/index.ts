@@ -1,14 +1,15 @@
 // Payments for agents: one LightningWallet interface over the FAKE in-process network (the
 // zero-config default), LND REST, Core Lightning REST and Nostr Wallet Connect; LNURL-pay with
 // NIP-57 zaps; hold-invoice escrow; a double-entry treasury. BOLT12 lives in ./bolt12.
-import { z } from 'zod'
 import { createClnRestWallet } from './cln-rest.js'
 import { FakeLightningNetwork } from './fake-network.js'
 import { createLndRestWallet } from './lnd-rest.js'
 import { connectNwcWallet, type NwcRelayClient } from './nwc.js'
 import type { FetchLike, LightningWallet } from './wallet.js'
+import type { WalletConfig } from './wallet-config.js'
 
 export * from './wallet.js'
+export { maskWalletConfig, WALLET_SECRET_FIELDS, walletConfigSchema, type WalletConfig } from './wallet-config.js'
 export { decodeBolt11, signBolt11, DEFAULT_BOLT11_EXPIRY_SECONDS, type Bolt11Fields, type Bolt11Network, type DecodedBolt11 } from './bolt11.js'
 export { FakeLightningNetwork, FakeLightningNode, seededRandom, type FakeNetworkOptions, type FakePayment } from './fake-network.js'
 export { LndRestWallet, createLndRestWallet, type LndRestOptions } from './lnd-rest.js'
@@ -23,19 +24,6 @@ export {
   ACCOUNTS, registerTreasuryCommands, Treasury, TreasuryError, treasuryPath, type Account, type AgentBalance, type EarningsSummary,
   type LedgerEntry, type LedgerTransaction, type TreasuryOptions, type Withdrawal, type WithdrawalState,
 } from './treasury.js'
-
-/** The `wallet` section of an agent's configuration; absent means the FAKE network. */
-export const walletConfigSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('fake') }).strict(),
-  z.object({ kind: z.literal('lnd'), url: z.string().url(), macaroonHex: z.string().regex(/^[0-9a-fA-F]+$/, 'hex') }).strict(),
-  z.object({ kind: z.literal('cln'), url: z.string().url(), rune: z.string().min(1) }).strict(),
-  z.object({ kind: z.literal('nwc'), uri: z.string().startsWith('nostr+walletconnect://') }).strict(),
-])
-
-export type WalletConfig = z.infer<typeof walletConfigSchema>
-
-/** Fields of WalletConfig that are secrets (mask them when printing the configuration). */
-export const WALLET_SECRET_FIELDS = ['macaroonHex', 'rune', 'uri'] as const
 
 export interface WalletDependencies {
   /** Shared by every agent of a host using the fake wallet, so that they can pay each other. */

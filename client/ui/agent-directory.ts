@@ -131,7 +131,7 @@ export class AgentDirectory extends LitElement {
       <div class="head">
         ${picture ? html`<img class="avatar" src=${picture} alt="" loading="lazy" referrerpolicy="no-referrer" />` : html`<span class="avatar" aria-hidden="true">${name.slice(0, 1).toUpperCase()}</span>`}
         <div>
-          <h3 id="agent-${agent.pubkey}">${name}</h3>
+          <h3 id="agent-${agent.pubkey}"><a href="#/agent/${agent.pubkey}">${name}</a></h3>
           <span class="mono hint" title=${agent.pubkey}>${shortNpub(agent.pubkey)}</span>
         </div>
       </div>
@@ -150,6 +150,7 @@ export class AgentDirectory extends LitElement {
         </dd>
       </dl>
       ${[...agent.handlers.values()].map((h) => this.capability(agent, h))}
+      ${agent.profile?.lud16 ? html`<div class="capability"><a class="button" href="#/agent/${agent.pubkey}" data-testid="zap-link" aria-label="Zap ${name}">⚡ Zap</a> <span class="hint mono">${agent.profile.lud16}</span></div>` : nothing}
     </li>`
   }
 

@@ -2,6 +2,7 @@
 // a pay button, partial, error, success) and each result shown by what it is. Also the job list.
 import { css, html, LitElement, nothing, type PropertyValues } from 'lit'
 import type { NostrEvent } from '../../nips/01.js'
+import { buildJobOutcomeLabel, JOB_OUTCOMES, type JobOutcome } from '../../nips/32.js'
 import type { JobFeedback, JobResult } from '../../nips/90.js'
 import { classifyResult, formatAge, formatMsats, kindName, shortNpub } from '../format.js'
 import { displayName, jobPhase, type JobEntry } from '../model.js'
@@ -37,6 +38,12 @@ function decryptedInputs(plaintext: string | undefined): { type: string; value: 
 
 type Payment = { state: 'paying' } | { state: 'paid'; preimage: string } | { state: 'failed'; reason: string }
 
+type Rating = { state: 'busy' } | { state: 'failed'; reason: string }
+
+/** The outcomes a requester can state (no-reveal is the auctioneer's, about a bid). */
+const RATABLE_OUTCOMES = JOB_OUTCOMES.filter((o) => o !== 'no-reveal')
+const OUTCOME_TEXT: Record<JobOutcome, string> = { success: 'Success', failed: 'Failed', late: 'Late', 'no-reveal': 'No reveal', 'invalid-result': 'Invalid result' }
+
 export class JobView extends LitElement {
   static override properties = {
     services: { attribute: false },
@@ -44,6 +51,7 @@ export class JobView extends LitElement {
     jobId: { type: String },
     plaintext: { state: true },
     payments: { state: true },
+    ratings: { state: true },
   }
 
   declare services: Services
@@ -52,6 +60,8 @@ export class JobView extends LitElement {
   /** Decrypted contents by event id (encrypted requests and their answers). */
   declare plaintext: Map<string, string>
   declare payments: Map<string, Payment>
+  /** Rating being published, by agent. */
+  declare ratings: Map<string, Rating>
 
   private sub: Subscription | undefined
   private readonly decrypting = new Set<string>()
@@ -121,6 +131,27 @@ export class JobView extends LitElement {
       .invoice {
         max-width: 100%;
       }
+      fieldset.stars {
+        border: 1px solid var(--border);
+        border-radius: 6px;
+        margin: 0.75rem 0 0;
+        display: flex;
+        flex-wrap: wrap;
+        gap: 0.25rem 1rem;
+      }
+      fieldset.stars label {
+        display: inline-flex;
+        gap: 0.3rem;
+        align-items: center;
+        font-weight: normal;
+        margin: 0;
+      }
+      fieldset.stars input {
+        width: auto;
+      }
+      legend {
+        font-weight: 600;
+      }
       table {
         border-collapse: collapse;
         width: 100%;
@@ -140,6 +171,7 @@ export class JobView extends LitElement {
     this.jobId = ''
     this.plaintext = new Map()
     this.payments = new Map()
+    this.ratings = new Map()
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
@@ -261,6 +293,77 @@ export class JobView extends LitElement {
     </section>`
   }
 
+  private async rate(event: SubmitEvent, job: JobEntry, agent: string): Promise<void> {
+    event.preventDefault()
+    const { signer, pool, model, now } = this.services
+    if (!signer?.canSign) return
+    const form = new FormData(event.target as HTMLFormElement)
+    const outcome = String(form.get('outcome')) as JobOutcome
+    const quality = Number(form.get('quality'))
+    const comment = String(form.get('comment') ?? '').trim()
+    const charged = job.results.find((r) => r.pubkey === agent)?.amountMsats ?? job.feedback.filter((f) => f.pubkey === agent && f.amountMsats !== undefined).at(-1)?.amountMsats
+    this.ratings = new Map(this.ratings).set(agent, { state: 'busy' })
+    try {
+      const template = buildJobOutcomeLabel({ agent, job: job.id, kind: job.request.kind, outcome, quality, ...(charged !== undefined && { amountMsats: charged }), ...(comment && { comment }), createdAt: now() })
+      const label = await signer.signEvent(template)
+      const outcomes = await pool.publish(label)
+      if (!outcomes.some((o) => o.ok)) throw new Error(outcomes.map((o) => `${o.url}: ${o.message}`).join('; ') || 'no relay to publish to')
+      model.apply(label)
+      const next = new Map(this.ratings)
+      next.delete(agent)
+      this.ratings = next
+    } catch (err) {
+      this.ratings = new Map(this.ratings).set(agent, { state: 'failed', reason: (err as Error).message })
+    }
+  }
+
+  /** Who can be rated: the agents that answered with a result or an error. */
+  private ratingSection(job: JobEntry) {
+    const { model, signer, now } = this.services
+    const answered = [...new Set([...job.results.map((r) => r.pubkey), ...job.feedback.filter((f) => f.status === 'error').map((f) => f.pubkey)])]
+    if (answered.length === 0) return nothing
+    const ratings = model.ratingsOf(job.id)
+    const mine = signer?.pubkey === job.request.pubkey && signer.canSign
+    return html`<section class="card result" aria-labelledby="rate-h" data-testid="ratings">
+      <h3 id="rate-h">Ratings</h3>
+      ${ratings.length
+        ? html`<ul>${ratings.map(
+            (r) => html`<li data-testid="rating">${displayName(r.agent, model.profileOf(r.agent))}: <strong>${OUTCOME_TEXT[r.outcome]}</strong>
+              ${r.quality !== undefined ? html`<span role="img" aria-label="quality ${r.quality} of 5">${'★'.repeat(r.quality)}${'☆'.repeat(5 - r.quality)}</span>` : nothing}
+              <span class="hint">by ${r.labeller === signer?.pubkey ? 'you' : shortNpub(r.labeller)}, ${formatAge(now() - r.createdAt)}</span>${r.comment ? html` — “${r.comment}”` : nothing}</li>`,
+          )}</ul>`
+        : html`<p class="hint">Nobody has rated this job yet.</p>`}
+      ${mine ? answered.filter((agent) => !ratings.some((r) => r.agent === agent && r.labeller === signer!.pubkey)).map((agent) => this.ratingForm(job, agent)) : nothing}
+    </section>`
+  }
+
+  private ratingForm(job: JobEntry, agent: string) {
+    const { model } = this.services
+    const name = displayName(agent, model.profileOf(agent))
+    const failed = !job.results.some((r) => r.pubkey === agent)
+    const state = this.ratings.get(agent)
+    const id = agent.slice(0, 8)
+    return html`<form class="rate" @submit=${(e: SubmitEvent) => this.rate(e, job, agent)} aria-label="Rate ${name}" data-testid="rate-form">
+      <p>Rate <strong>${name}</strong> for this job: published as a NIP-32 label that feeds its reputation.</p>
+      <label for="outcome-${id}">Outcome</label>
+      <select id="outcome-${id}" name="outcome">
+        ${RATABLE_OUTCOMES.map((o) => html`<option value=${o} ?selected=${o === (failed ? 'failed' : 'success')}>${OUTCOME_TEXT[o]}</option>`)}
+      </select>
+      <fieldset class="stars">
+        <legend>Quality</legend>
+        ${[1, 2, 3, 4, 5].map(
+          (q) => html`<label><input type="radio" name="quality" value=${q} ?checked=${q === (failed ? 1 : 5)} required /> ${q} ${q === 1 ? '(poor)' : q === 5 ? '(excellent)' : ''}</label>`,
+        )}
+      </fieldset>
+      <label for="comment-${id}">Comment <span class="hint">(optional, public)</span></label>
+      <input id="comment-${id}" name="comment" maxlength="500" autocomplete="off" />
+      <div class="row" style="margin-top: 0.75rem">
+        <button class="primary" type="submit" data-testid="rate-send" ?disabled=${state?.state === 'busy'}>${state?.state === 'busy' ? 'Publishing…' : 'Publish rating'}</button>
+      </div>
+      ${state?.state === 'failed' ? html`<p class="notice error" role="alert">Could not publish the rating: ${state.reason}</p>` : nothing}
+    </form>`
+  }
+
   override render() {
     const { model, now } = this.services
     const job = model.jobs.get(this.jobId)
@@ -303,6 +406,7 @@ export class JobView extends LitElement {
           <strong>${displayName(r.pubkey, model.profileOf(r.pubkey))}</strong> <span class="when">${formatAge(now() - r.event.created_at)}</span></div></li>`)}
       </ol>
       ${job.results.map((r) => this.renderResult(job, r))}
+      ${this.ratingSection(job)}
     `
   }
 }

@@ -2,19 +2,32 @@
 // models bid, the cheapest wins at the second price and delivers the result asking for it, the
 // outcome verifies from the relay's events alone; a restart of the auctioneer and of a bidder
 // between commit and reveal still finishes the auction.
-import { spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { generateSecretKey, getPublicKey, type NostrEvent } from '../../nips/01.js'
 import { LABEL_KIND, parseJobOutcomeLabel } from '../../nips/32.js'
-import { AUCTION_COMMIT_KIND, AUCTION_OUTCOME_KIND, AUCTION_REVEAL_KIND, buildCommit, buildOutcome, generateBidNonce, parseAuctionRequest, parseOutcome } from '../../nips/auction.js'
-import { resultKindFor } from '../../nips/90.js'
+import {
+  auctionRequestParams,
+  AUCTION_COMMIT_KIND,
+  AUCTION_OUTCOME_KIND,
+  AUCTION_REVEAL_KIND,
+  buildCommit,
+  buildOutcome,
+  computeOutcome,
+  generateBidNonce,
+  outcomeRecord,
+  parseAuctionRequest,
+  parseOutcome,
+} from '../../nips/auction.js'
+import { buildJobRequest, resultKindFor } from '../../nips/90.js'
 import type { RunningRelay } from '../../relay/index.js'
 import { Auctioneer } from '../../agents/auction/auctioneer.js'
 import { runAuctionJob } from '../../agents/auction/job.js'
+import { unsealOpening } from '../../agents/auction/bidding.js'
 import { AuctionLog } from '../../agents/auction/log.js'
 import { verifyAuctionOnRelays } from '../../agents/auction/verify.js'
 import type { CostModel } from '../../agents/config.js'
@@ -33,11 +46,14 @@ function costs(model: Partial<CostModel>): { costs: Record<string, CostModel> } 
   return { costs: { [String(ECHO_KIND)]: { baseMsats: 0, msatsPer1000Chars: 0, ...model } } }
 }
 
-function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, TIMMY_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] })
+function runCli(args: string[], env: Record<string, string> = {}, onStdout?: (text: string, child: ChildProcess) => void): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, TIMMY_LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
-  child.stdout.on('data', (d) => (stdout += d))
+  child.stdout.on('data', (d) => {
+    stdout += d
+    onStdout?.(stdout, child)
+  })
   child.stderr.on('data', (d) => (stderr += d))
   return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })))
 }
@@ -112,7 +128,12 @@ describe('sealed-bid auctions between agents', () => {
     // The winner delivered, asking for the clearing price, not its own bid.
     expect(result).toMatchObject({ from: cheap.agent.pubkey, content: `echo: ${INPUT}`, amountMsats: 4000 })
     await waitForJob(cheap.agent, cheap.jobLog, request.id, 'completed')
-    expect(cheap.jobLog.state(request.id)).toMatchObject({ priceMsats: 4000, auction: { priceMsats: 3000, result: { outcome: 'won', clearingPriceMsats: 4000 } } })
+    expect(cheap.jobLog.state(request.id)).toMatchObject({ priceMsats: 4000, auction: { result: { outcome: 'won', clearingPriceMsats: 4000 } } })
+    // The bid's opening is in the log, sealed: readers of the log (the HTTP API shows facts) cannot open the commitment.
+    const committed = JSON.stringify(cheap.jobLog.facts(request.id)[1])
+    const cheapOpening = outcome.openings.find((o) => o.priceMsats === 3000)!
+    expect(committed).not.toContain(cheapOpening.nonce)
+    expect(unsealOpening(cheap.jobLog.state(request.id)!.auction!.sealedOpening, cheap.secretKey)).toEqual({ priceMsats: 3000, nonce: cheapOpening.nonce })
     expect(cheap.jobLog.facts(request.id).map((f) => f.type)).toEqual(['posted', 'bid-committed', 'bid-revealed', 'won', 'started', 'completed'])
     for (const loser of [middle, dear]) {
       await waitForJob(loser.agent, loser.jobLog, request.id, 'cancelled')
@@ -205,4 +226,110 @@ describe('sealed-bid auctions between agents', () => {
       auctionLog.close()
     }
   }, 30_000)
+
+  it('breaks a price tie by the auctioneer’s reputation scores, and bidders accept the stated scores', async () => {
+    const first = await startTestAgent(relay.url, [echoCapability()], { name: 'first', auction: costs({ baseMsats: 2000 }) })
+    const second = await startTestAgent(relay.url, [echoCapability()], { name: 'second', auction: costs({ baseMsats: 2000 }) })
+    agents.push(first, second)
+    const asked: string[][] = []
+    const scores = new Map([[first.agent.pubkey, 0.2], [second.agent.pubkey, 0.9]])
+    const { request, outcome, result } = await runAuctionJob({
+      secretKey: generateSecretKey(),
+      relays: [relay.url],
+      auctionLog: AuctionLog.open(':memory:'),
+      crypto: await loadEventCrypto(),
+      closeGraceSeconds: 0,
+      reputation: async (bidders) => (asked.push([...bidders].sort()), scores),
+      kind: ECHO_KIND,
+      inputs: [{ type: 'text', value: 'tie' }],
+      reserveMsats: 3000,
+      bidWindowSeconds: BID_WINDOW,
+      revealWindowSeconds: REVEAL_WINDOW,
+      resultTimeoutMs: 10_000,
+    })
+    expect(asked).toEqual([[first.agent.pubkey, second.agent.pubkey].sort()])
+    expect(outcome.winner?.bidder).toBe(second.agent.pubkey)
+    expect(outcome.clearingPriceMsats).toBe(2000)
+    expect(outcome.reputation).toEqual({ [first.agent.pubkey]: 0.2, [second.agent.pubkey]: 0.9 })
+    expect(result).toMatchObject({ from: second.agent.pubkey, amountMsats: 2000 })
+    await waitForJob(first.agent, first.jobLog, request.id, 'cancelled')
+    const report = await verifyAuctionOnRelays({ jobId: request.id, relays: [relay.url], crypto: await loadEventCrypto() })
+    expect(report.ok).toBe(true)
+    expect(report.notes.join('\n')).toMatch(/reputation scores the outcome states/)
+  }, 30_000)
+
+  it('bidders act only on an outcome that verifies, and give up when none comes in time', async () => {
+    const patient = await startTestAgent(relay.url, [echoCapability()], { name: 'patient', auction: costs({ baseMsats: 1000 }) })
+    const hasty = await startTestAgent(relay.url, [echoCapability()], { name: 'hasty', auction: { ...costs({ baseMsats: 1200 }), outcomeWaitSeconds: 1 } })
+    agents.push(patient, hasty)
+    // A hand-driven auctioneer, so that the test decides what the outcome says and when.
+    const auctioneer = await TestRequester.create([relay.url])
+    try {
+      const now = Math.floor(Date.now() / 1000)
+      const request = await auctioneer.publish(
+        buildJobRequest({ kind: ECHO_KIND, inputs: [{ type: 'text', value: 'check first' }], params: auctionRequestParams({ bidDeadline: now + BID_WINDOW, revealDeadline: now + BID_WINDOW + REVEAL_WINDOW }), bidMsats: 5000, relays: [relay.url], createdAt: now }),
+      )
+      const { revealDeadline } = parseAuctionRequest(request)
+      await new Promise((resolve) => setTimeout(resolve, revealDeadline * 1000 - Date.now() + 50))
+      const events = await auctioneer.query([{ kinds: [AUCTION_COMMIT_KIND, AUCTION_REVEAL_KIND], '#e': [request.id] }])
+      const closing = computeOutcome({ request, commits: events.filter((e) => e.kind === AUCTION_COMMIT_KIND), reveals: events.filter((e) => e.kind === AUCTION_REVEAL_KIND), auctioneerSecret: auctioneer.secretKey })
+      expect(closing.clearingPriceMsats).toBe(1200)
+
+      // The auctioneer understates the winner's pay: both bidders recompute the outcome and refuse it.
+      const forged = await auctioneer.publish(buildOutcome({ ...outcomeRecord(closing), clearingPriceMsats: 1100 }, revealDeadline))
+      const rejected = (state: { auction?: { rejectedOutcomes: { outcomeId: string }[] } }) => state.auction?.rejectedOutcomes.some((r) => r.outcomeId === forged.id) ?? false
+      await waitForJob(patient.agent, patient.jobLog, request.id, rejected)
+      await waitForJob(hasty.agent, hasty.jobLog, request.id, rejected)
+      expect(patient.jobLog.state(request.id)!.status).toBe('bidding')
+      expect(patient.jobLog.state(request.id)!.auction!.rejectedOutcomes[0].problems.join('\n')).toMatch(/price: the outcome says 1100/)
+
+      // No valid outcome within its wait: the hasty bidder stops.
+      await waitForJob(hasty.agent, hasty.jobLog, request.id, 'cancelled')
+      expect(hasty.jobLog.state(request.id)!.cancelReason).toMatch(/no valid outcome/)
+
+      // The true outcome: the patient bidder runs the job and asks for the second price.
+      await auctioneer.publish(buildOutcome(outcomeRecord(closing), revealDeadline + 1))
+      const result = await auctioneer.waitFor([{ kinds: [resultKindFor(ECHO_KIND)], '#e': [request.id] }])
+      expect(result.pubkey).toBe(patient.agent.pubkey)
+      expect(result.tags.find((t) => t[0] === 'amount')?.[1]).toBe('1200')
+      expect(patient.jobLog.facts(request.id).map((f) => f.type)).toEqual(['posted', 'bid-committed', 'bid-revealed', 'outcome-rejected', 'won', 'started', 'completed'])
+    } finally {
+      auctioneer.close()
+    }
+  }, 30_000)
+
+  it.skipIf(!cliHasAuctions)('`timmy job --auction` runs the auction from the command line; `timmy auction resume` finishes one whose process was killed (needs dist/)', async () => {
+    const home = join(dir, 'home')
+    const env = { TIMMY_HOME: home, TIMMY_PASSPHRASE: 'auction test' }
+    expect((await runCli(['keys', 'create', 'buyer'], env)).code).toBe(0)
+    writeFileSync(join(home, 'config.json'), JSON.stringify({ keyLogN: 4, auction: { closeGraceSeconds: 0 } }))
+    const low = await startTestAgent(relay.url, [echoCapability()], { name: 'low', auction: costs({ baseMsats: 700 }) })
+    const high = await startTestAgent(relay.url, [echoCapability()], { name: 'high', auction: costs({ baseMsats: 900 }) })
+    agents.push(low, high)
+    const auctionArgs = [ECHO_KIND, '--auction', '--bid', '5000', '--bid-window', String(BID_WINDOW), '--reveal-window', String(REVEAL_WINDOW), '--relay', relay.url, '--json']
+
+    const job = await runCli(['job', ...auctionArgs.map(String), '--input', 'from the shell'], env)
+    expect(job.code).toBe(0)
+    const lines = job.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>)
+    expect(lines.map((l) => l.type)).toEqual(['request', 'outcome', 'result'])
+    expect(lines[1]).toMatchObject({ clearingPriceMsats: 900, commits: 2 })
+    expect(lines[2]).toMatchObject({ content: 'echo: from the shell', amountMsats: 900 })
+    const jobId = lines[0].id as string
+    expect((await runCli(['auction', 'verify', jobId, '--relay', relay.url], env)).stdout).toMatch(/: ok\n[\s\S]*at 900 msats/)
+
+    // Killed after the bids are in: the auction is in $TIMMY_HOME/auctions/buyer.db, and resume closes it.
+    let killedId = ''
+    await runCli(['job', ...auctionArgs.map(String), '--input', 'killed', '--key', 'buyer'], env, (text, child) => {
+      if (killedId || !text.includes('"type":"request"')) return
+      killedId = (JSON.parse(text.split('\n')[0]) as { id: string }).id
+      void Promise.all([waitForJob(low.agent, low.jobLog, killedId, 'bidding'), waitForJob(high.agent, high.jobLog, killedId, 'bidding')]).then(() => child.kill('SIGKILL'))
+    })
+    expect(killedId).toMatch(/^[0-9a-f]{64}$/)
+    expect(await observer.query([{ kinds: [AUCTION_OUTCOME_KIND], '#e': [killedId] }])).toEqual([])
+    const resumed = await runCli(['auction', 'resume', '--key', 'buyer', '--relay', relay.url], env)
+    expect(resumed.code).toBe(0)
+    expect(resumed.stdout).toContain(`${killedId}  won by ${low.agent.npub} at 900 msats`)
+    await waitForJob(low.agent, low.jobLog, killedId, 'completed')
+    expect((await verifyAuctionOnRelays({ jobId: killedId, relays: [relay.url], crypto: await loadEventCrypto() })).ok).toBe(true)
+  }, 40_000)
 })

@@ -1,8 +1,11 @@
 // Real relay, real agents, requesters speaking NIP-90 over WebSocket: every path of a job.
 import { get as httpGet } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { finalizeEvent, generateSecretKey, getPublicKey } from '../../nips/01.js'
 import { buildDeletion } from '../../nips/09.js'
+import { npubEncode } from '../../nips/19.js'
 import { buildJobRequest, decryptJobContent, encryptJobRequest, parseJobResult } from '../../nips/90.js'
+import { buildHttpAuth, encodeAuthorizationHeader } from '../../nips/98.js'
 import type { RunningRelay } from '../../relay/index.js'
 import { startHttpApi, type RunningHttpApi } from '../../agents/http.js'
 import { silentLogger } from '../../agents/logger.js'
@@ -13,6 +16,13 @@ import { ECHO_KIND, echoCapability, gate, startTestAgent, startTestRelay, status
 const now = () => Math.floor(Date.now() / 1000)
 const PRICED_KIND = 5903
 const TAKEOVER_KIND = 5904
+const operatorKey = generateSecretKey()
+
+/** An operator's POST: NIP-98 signed for this URL and body. */
+function operatorPost(url: string, body: string, contentType = 'application/json'): RequestInit {
+  const authorization = encodeAuthorizationHeader(finalizeEvent(buildHttpAuth({ url, method: 'POST', body, createdAt: now() }), operatorKey))
+  return { method: 'POST', headers: { authorization, ...(contentType && { 'content-type': contentType }) }, body }
+}
 
 describe('agents end to end on the embedded relay', () => {
   let relay: RunningRelay
@@ -35,7 +45,7 @@ describe('agents end to end on the embedded relay', () => {
     })
     agents.push(dvm, approver)
     const metrics = createJobMetrics()
-    http = await startHttpApi({ host: '127.0.0.1', port: 0, agents: [dvm.agent, approver.agent], registry: metrics.registry, log: silentLogger })
+    http = await startHttpApi({ host: '127.0.0.1', port: 0, agents: [dvm.agent, approver.agent], registry: metrics.registry, log: silentLogger, operators: () => new Set([getPublicKey(operatorKey)]) })
     requester = await TestRequester.create([relay.url])
   })
 
@@ -160,20 +170,22 @@ describe('agents end to end on the embedded relay', () => {
     const list = (await (await fetch(`${http.url}/api/approvals`)).json()) as { approvals: { id: string }[] }
     expect(list.approvals.map((a) => a.id).sort()).toEqual([approved.id, rejected.id].sort())
 
-    const notJson = await fetch(`${http.url}/api/approvals/${approved.id}/approve`, { method: 'POST' })
+    const unsigned = await fetch(`${http.url}/api/approvals/${approved.id}/approve`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })
+    expect(unsigned.status).toBe(401)
+    const notJson = await fetch(`${http.url}/api/approvals/${approved.id}/approve`, operatorPost(`${http.url}/api/approvals/${approved.id}/approve`, '', ''))
     expect(notJson.status).toBe(415)
 
     const result = resultOf(approved.id, PRICED_KIND)
-    const ok = await fetch(`${http.url}/api/approvals/${approved.id}/approve`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"by":"alice"}' })
+    const ok = await fetch(`${http.url}/api/approvals/${approved.id}/approve`, operatorPost(`${http.url}/api/approvals/${approved.id}/approve`, '{"by":"alice"}'))
     expect(ok.status).toBe(200)
     expect((await result).content).toBe('echo: worth it')
-    expect(approver.jobLog.state(approved.id)?.approval).toMatchObject({ decision: 'approved', by: 'http:alice' })
+    expect(approver.jobLog.state(approved.id)?.approval).toMatchObject({ decision: 'approved', by: `http:${npubEncode(getPublicKey(operatorKey))}:alice` })
 
-    const again = await fetch(`${http.url}/api/approvals/${approved.id}/approve`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })
+    const again = await fetch(`${http.url}/api/approvals/${approved.id}/approve`, operatorPost(`${http.url}/api/approvals/${approved.id}/approve`, '{}'))
     expect(again.status).toBe(409)
 
     const error = feedbackOf(rejected.id, 'error')
-    const no = await fetch(`${http.url}/api/approvals/${rejected.id}/reject`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"reason":"too pricey"}' })
+    const no = await fetch(`${http.url}/api/approvals/${rejected.id}/reject`, operatorPost(`${http.url}/api/approvals/${rejected.id}/reject`, '{"reason":"too pricey"}'))
     expect(no.status).toBe(200)
     expect((await error).tags.find((t) => t[0] === 'status')?.[2]).toBe('rejected by the operator: too pricey')
   })

@@ -13,9 +13,12 @@ import {
 } from './harness.js'
 import { relaySections } from './relay.js'
 import { verifySection } from './verify.js'
+import { dvmSection } from './dvm.js'
+import { auctionSection } from './auction.js'
+import { reputationSection } from './reputation.js'
 
 /** Every benchmark, in the order RESULTS.md lists them. A new benchmark module exports its sections and is added here. */
-const SECTIONS: BenchSection[] = [...relaySections, verifySection]
+const SECTIONS: BenchSection[] = [...relaySections, verifySection, dvmSection, auctionSection, reputationSection]
 
 const DEFAULT_RUNS = 3
 

@@ -13,6 +13,7 @@ import { buildHandlerInformation } from '../../nips/89.js'
 import { buildJobFeedback, buildJobRequest, buildJobResult, parseJobRequest } from '../../nips/90.js'
 import { auctionRequestParams, buildCommit, buildOutcome, buildReveal, computeOutcome, generateBidNonce, parseAuctionRequest, parseCommit } from '../../nips/auction.js'
 import { createClientHandler } from '../../client/serve.js'
+import type { LightningWallet } from '../../agents/lightning/wallet.js'
 
 export const CHROMIUM = '/usr/bin/chromium'
 export const haveChromium = existsSync(CHROMIUM)
@@ -23,7 +24,6 @@ export const skipReason = !haveChromium
     ? 'browser tests skipped: dist/client is missing (run `npm run build` first; `npm test` does)'
     : ''
 
-export const rootDir = fileURLToPath(new URL('../..', import.meta.url))
 /** Set TIMMY_SCREENSHOTS=1 to refresh docs/screenshots/*.png while the tests run. */
 export const screenshotDir = process.env.TIMMY_SCREENSHOTS === '1' ? fileURLToPath(new URL('../../docs/screenshots/', import.meta.url)) : undefined
 
@@ -35,7 +35,7 @@ export async function launchBrowser(): Promise<Browser> {
 }
 
 export async function startClientServer(relays: string[]): Promise<{ url: string; close(): Promise<void> }> {
-  const handler = createClientHandler({ rootDir, relays })
+  const handler = createClientHandler({ relays })
   const server = createServer((req, res) => {
     if (handler(req, res)) return
     res.writeHead(404, { 'content-type': 'text/plain' })
@@ -90,6 +90,44 @@ export async function installFakeExtension(page: Page, secretKey: Uint8Array, op
       nip44: { encrypt: (peer: string, text: string) => call('nip44.encrypt', peer, text), decrypt: (peer: string, text: string) => call('nip44.decrypt', peer, text) },
     }
   })
+}
+
+/**
+ * `window.webln` as a WebLN wallet extension defines it (enable, sendPayment), paying from
+ * `wallet` on the Node side: in these tests a node of the FAKE Lightning network.
+ */
+export async function installFakeWebln(page: Page, wallet: Pick<LightningWallet, 'payInvoice'>): Promise<string[]> {
+  const paid: string[] = []
+  await page.exposeFunction('__fakeWebln', async (invoice: string) => {
+    const result = await wallet.payInvoice(invoice, { maxFeeMsats: 10_000 })
+    paid.push(invoice)
+    return result.preimage
+  })
+  await page.addInitScript(() => {
+    const pay = (invoice: string) => (window as unknown as { __fakeWebln(i: string): Promise<string> }).__fakeWebln(invoice)
+    ;(window as unknown as { webln: unknown }).webln = { enable: async () => {}, sendPayment: async (invoice: string) => ({ preimage: await pay(invoice) }) }
+  })
+  return paid
+}
+
+/** Stored events matching a filter, read over a bare connection (REQ until EOSE). */
+export async function queryRelay(relayUrl: string, filter: Record<string, unknown>): Promise<NostrEvent[]> {
+  const ws = new WebSocket(relayUrl)
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve())
+    ws.once('error', reject)
+  })
+  const events: NostrEvent[] = []
+  await new Promise<void>((resolve) => {
+    ws.on('message', (data) => {
+      const message = JSON.parse(data.toString()) as unknown[]
+      if (message[0] === 'EVENT' && message[1] === 'q') events.push(message[2] as NostrEvent)
+      else if ((message[0] === 'EOSE' || message[0] === 'CLOSED') && message[1] === 'q') resolve()
+    })
+    ws.send(JSON.stringify(['REQ', 'q', filter]))
+  })
+  ws.close()
+  return events
 }
 
 /** A bare relay connection that publishes events and waits for each OK. */
