@@ -13,12 +13,15 @@ import type { Capability } from './capability.js'
 import type { TimmyConfig } from './config.js'
 import { loadEventCrypto } from './crypto.js'
 import { startHttpApi, type RunningHttpApi, type StaticHandler } from './http.js'
+import { getPublicKey } from '../nips/01.js'
 import { JobLog } from './joblog.js'
 import { Keystore } from './keystore.js'
 import type { Logger } from './logger.js'
 import { createJobMetrics, type JobMetrics } from './metrics.js'
 import { loadOperators, NO_OPERATORS_REASON, operatorsPath } from './operators.js'
 import { warnAboutEnvironmentSecrets } from './secrets.js'
+import type { AgentPaymentsOptions } from './payments.js'
+import { startHostPayments } from './payments/host.js'
 import { Agent, type AgentSettings } from './runtime.js'
 import type { UrlFetcher } from './url-input.js'
 
@@ -46,6 +49,8 @@ export interface AgentSetup {
   metrics?: JobMetrics
   clock?: () => number
   fetchUrl?: UrlFetcher
+  /** The agent's wallet, treasury and terms (agents/payments/host.ts), from its name and pubkey. */
+  payments?: (name: string, pubkey: string) => Promise<AgentPaymentsOptions | undefined>
 }
 
 /** An agent with its key from the keystore (created on first use) and its job log under $TIMMY_HOME. */
@@ -55,6 +60,7 @@ export async function createAgent(setup: AgentSetup): Promise<Agent> {
   const { secretKey, created } = setup.keystore.loadOrCreate(name)
   if (created) setup.log.info({ agent: name, keys: setup.keystore.dir }, 'created a key for the agent')
   mkdirSync(agentDir(setup.config.home, name), { recursive: true, mode: 0o700 })
+  const payments = await setup.payments?.(name, getPublicKey(secretKey))
   return new Agent({
     name,
     secretKey,
@@ -63,11 +69,13 @@ export async function createAgent(setup: AgentSetup): Promise<Agent> {
     jobLog: JobLog.open(jobLogPath(setup.config.home, name)),
     crypto: await loadEventCrypto(),
     settings: agentSettings(setup.config),
+    auction: setup.config.auction,
     ...(setup.config.agents[name] && { profile: setup.config.agents[name] }),
     log: setup.log,
     ...(setup.metrics && { metrics: setup.metrics }),
     ...(setup.clock && { clock: setup.clock }),
     ...(setup.fetchUrl && { fetchUrl: setup.fetchUrl }),
+    ...(payments && { payments }),
   })
 }
 
@@ -111,17 +119,10 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     const keystore = new Keystore(config.home, options.passphrase, config.keyLogN)
     const relays = [relay.url, ...config.relays]
     const agents: Agent[] = []
-    for (const capability of options.capabilities) {
-      const agent = await createAgent({ config, keystore, capabilities: [capability], relays, log, metrics, ...(options.clock && { clock: options.clock }), ...(options.fetchUrl && { fetchUrl: options.fetchUrl }) })
-      closers.push(async () => {
-        await agent.stop()
-        agent.jobLog.close()
-      })
-      await agent.start()
-      agents.push(agent)
-    }
     const staticHandler = options.staticHandler ?? createClientHandler({ relays })
     if (loadOperators(config.home).size === 0) log.warn({ file: operatorsPath(config.home) }, NO_OPERATORS_REASON)
+    // The HTTP API listens before the agents start: their lightning addresses (kind 0 lud16) name its port.
+    const preHandlers: StaticHandler[] = []
     const http = await startHttpApi({
       host: config.host,
       port: config.httpPort,
@@ -129,11 +130,41 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
       registry: metrics.registry,
       log: log.child({ part: 'http' }),
       staticHandler,
+      preHandlers,
       // Read per request: `timmy operators add|remove` takes effect without a restart.
       operators: () => loadOperators(config.home),
       ...(options.clock && { clock: options.clock }),
     })
     closers.push(() => http.close())
+    const payments = await startHostPayments({
+      config,
+      zapSecretKey: keystore.loadOrCreate('lnurl-zaps').secretKey,
+      relays,
+      httpPort: http.port,
+      log: log.child({ part: 'payments' }),
+      ...(options.clock && { clock: options.clock }),
+    })
+    closers.push(() => payments.close())
+    preHandlers.push(...payments.httpHandlers)
+    for (const capability of options.capabilities) {
+      const agent = await createAgent({
+        config,
+        keystore,
+        capabilities: [capability],
+        relays,
+        log,
+        metrics,
+        payments: payments.forAgent,
+        ...(options.clock && { clock: options.clock }),
+        ...(options.fetchUrl && { fetchUrl: options.fetchUrl }),
+      })
+      closers.push(async () => {
+        await agent.stop()
+        agent.jobLog.close()
+      })
+      await agent.start()
+      agents.push(agent)
+    }
     log.info({ relay: relay.url, http: http.url, agents: agents.map((a) => ({ name: a.name, npub: a.npub })) }, 'timmy host started')
     return { relay, http, agents, metrics, close }
   } catch (err) {

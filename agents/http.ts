@@ -39,6 +39,8 @@ export interface HttpApiOptions {
   log: Logger
   /** The web client's files (served later by the client work). */
   staticHandler?: StaticHandler
+  /** Tried before the API's own routes (LNURL, the FAKE-only pay endpoint: agents/payments/host.ts); read per request. */
+  preHandlers?: readonly StaticHandler[]
   /** Hex pubkeys allowed on operator routes (read per request); none: operator routes answer 403. */
   operators?: () => ReadonlySet<string>
   /** Unix milliseconds (NIP-98 time window). */
@@ -52,7 +54,7 @@ export interface RunningHttpApi {
 }
 
 const MAX_BODY_BYTES = 16_384
-const JOB_STATUSES: JobStatus[] = ['posted', 'bidding', 'awaiting-approval', 'assigned', 'executing', 'completed', 'failed', 'cancelled']
+const JOB_STATUSES: JobStatus[] = ['posted', 'bidding', 'awaiting-approval', 'assigned', 'payment-required', 'executing', 'completed', 'failed', 'cancelled']
 
 class HttpError extends Error {
   constructor(
@@ -86,6 +88,7 @@ export function jobSummary(agent: Pick<Agent, 'name' | 'pubkey'>, state: JobStat
     ...(state.error && { error: state.error }),
     ...(state.cancelReason && { cancelReason: state.cancelReason }),
     ...(state.result && { resultEventId: state.result.eventId }),
+    ...(state.payment && { payment: { amountMsats: state.payment.amountMsats, state: state.payment.state, paymentHash: state.payment.paymentHash, bolt11: state.payment.bolt11, escrow: state.payment.escrow } }),
   }
 }
 
@@ -197,6 +200,7 @@ export async function startHttpApi(options: HttpApiOptions): Promise<RunningHttp
       try {
         if (!isLocalHost(req.headers.host, options.host)) throw new HttpError(421, 'unexpected Host header')
         const url = new URL(req.url ?? '/', 'http://localhost')
+        for (const handler of options.preHandlers ?? []) if (await handler(req, res)) return
         if (await routes(req, res, url)) return
         if (options.staticHandler && (await options.staticHandler(req, res))) return
         throw new HttpError(404, `nothing at ${url.pathname}`)

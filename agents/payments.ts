@@ -35,8 +35,12 @@ export interface AgentPaymentsOptions {
   /** Hold-invoice escrow; needed when terms.escrow. */
   escrow?: Escrow
   terms: PaymentTerms
-  /** `name@host`, served by the host's LNURL handler (zaps). */
+  /** False: priced jobs are answered for free (payments.enabled off); the agent can still be zapped. Default true. */
+  charge?: boolean
+  /** `name@domain`, served by the host's LNURL handler (zaps). */
   lud16?: string
+  /** The bech32 `lnurl1...` of the same endpoint, where no lightning address can be formed (a URL with a port). */
+  lud06?: string
   /** A reusable BOLT12 offer (wallets that can receive over BOLT12: CLN, FAKE). */
   bolt12Offer?: string
 }
@@ -69,9 +73,11 @@ export function amountToCharge(state: Pick<JobState, 'priceMsats' | 'auction'>):
 export class AgentPayments {
   readonly wallet: LightningWallet
   readonly terms: PaymentTerms
+  readonly charge: boolean
   private readonly treasury: Pick<Treasury, 'recordEarning'>
   private readonly escrow?: Escrow
   private readonly lud16?: string
+  private readonly lud06?: string
   private readonly bolt12Offer?: string
   private timer: NodeJS.Timeout | undefined
   private polling: Promise<void> | undefined
@@ -83,11 +89,13 @@ export class AgentPayments {
   ) {
     this.wallet = options.wallet
     this.terms = options.terms
+    this.charge = options.charge ?? true
     this.treasury = options.treasury
     this.escrow = options.escrow
     this.lud16 = options.lud16
+    this.lud06 = options.lud06
     this.bolt12Offer = options.bolt12Offer
-    if (this.terms.escrow) {
+    if (this.charge && this.terms.escrow) {
       if (!this.terms.payBeforeWork) throw new Error(`agent ${host.name}: escrow holds the payment while the agent works, so it needs payBeforeWork`)
       if (!options.escrow) throw new Error(`agent ${host.name}: escrow is on but no escrow was given`)
       if (!this.wallet.supportsHoldInvoices) throw new WalletError('unsupported', `agent ${host.name}: escrow needs hold invoices, which the ${this.wallet.kind} wallet does not support`)
@@ -97,8 +105,8 @@ export class AgentPayments {
   // ---- what the agent shows ------------------------------------------------------------------
 
   /** Fields for the kind 0 profile and the NIP-89 announcement content. */
-  profileFields(): { lud16?: string; lno?: string } {
-    return { ...(this.lud16 && { lud16: this.lud16 }), ...(this.bolt12Offer && { lno: this.bolt12Offer }) }
+  profileFields(): { lud06?: string; lud16?: string; lno?: string } {
+    return { ...(this.lud06 && { lud06: this.lud06 }), ...(this.lud16 && { lud16: this.lud16 }), ...(this.bolt12Offer && { lno: this.bolt12Offer }) }
   }
 
   /** Appended to the `about` of the profile and announcements: FAKE sats are labelled as such. */
@@ -110,7 +118,7 @@ export class AgentPayments {
 
   /** Whether a job that is about to run must be paid for first (and is not yet). */
   mustInvoiceFirst(state: Pick<JobState, 'priceMsats' | 'auction' | 'payment'>): boolean {
-    return this.terms.payBeforeWork && amountToCharge(state) > 0 && !state.payment
+    return this.charge && this.terms.payBeforeWork && amountToCharge(state) > 0 && !state.payment
   }
 
   /** The effects that start an assigned job: an invoice first when it is priced and paid before work. */
@@ -129,7 +137,7 @@ export class AgentPayments {
    */
   async resultInvoice(state: JobState): Promise<{ bolt11: string; fact: JobFact; feedback: EffectSpec } | undefined> {
     const amountMsats = amountToCharge(state)
-    if (this.terms.payBeforeWork || amountMsats <= 0 || state.payment) return undefined
+    if (!this.charge || this.terms.payBeforeWork || amountMsats <= 0 || state.payment) return undefined
     const created = await this.wallet.createInvoice({ amountMsats, description: this.description(state), expirySeconds: this.terms.invoiceExpirySeconds })
     const fact: JobFact = { type: 'invoice-issued', at: this.host.clock(), paymentHash: created.paymentHash, bolt11: created.bolt11, amountMsats, expiresAt: created.expiresAt, escrow: false, beforeWork: false }
     const feedback = this.host.publishEffect(this.host.feedback(state, 'payment-required', { extraInfo: 'pay for the result', amountMsats, bolt11: created.bolt11 }), state.spec?.relays ?? [])

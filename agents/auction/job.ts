@@ -26,10 +26,9 @@ export interface AuctionJobResult {
 export class AuctionResultTimeoutError extends Error {}
 
 /** Waits for a result of the job from one provider. */
-export function waitForResult(options: { pool: RelayPool; relays: string[]; request: NostrEvent; from: string; secretKey: Uint8Array; timeoutMs: number }): Promise<ReceivedResult> & { cancel(): void } {
+export function waitForResult(options: { pool: RelayPool; relays: string[]; request: NostrEvent; from: string; secretKey: Uint8Array; timeoutMs: number }): Promise<ReceivedResult> {
   const { pool, request } = options
-  let cancel = () => {}
-  const promise = new Promise<ReceivedResult>((resolve, reject) => {
+  return new Promise<ReceivedResult>((resolve, reject) => {
     const sub = pool.subscribe(options.relays, [{ kinds: [resultKindFor(request.kind)], '#e': [request.id], authors: [options.from] }], {
       onevent: (event) => {
         try {
@@ -48,9 +47,7 @@ export function waitForResult(options: { pool: RelayPool; relays: string[]; requ
       clearTimeout(timer)
       sub.close()
     }
-    cancel = finish
   })
-  return Object.assign(promise, { cancel: () => cancel() })
 }
 
 export async function runAuctionJob(options: AuctionJobOptions): Promise<AuctionJobResult> {

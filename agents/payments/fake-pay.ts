@@ -66,7 +66,7 @@ export function fakeLightningPayHandler(payer: FakeLightningNode, log: Logger): 
     if (balanceMsats < amountMsats) payer.deposit(amountMsats - balanceMsats + 1_000_000)
     const payment = payer.payInvoice(bolt11, { maxFeeMsats: Math.max(1000, Math.ceil(amountMsats / 100)) })
     // A hold invoice keeps the payment in flight until the agent settles or cancels it: answer now.
-    const outcome = await Promise.race([payment.then((r) => ({ ok: true as const, preimage: r.preimage }), (err: Error) => ({ ok: false as const, err })), new Promise<undefined>((r) => setImmediate(r))])
+    const outcome = await Promise.race([payment.then((r) => ({ ok: true as const, preimage: r.preimage }), (err: Error) => ({ ok: false as const, err })), new Promise<undefined>((r) => setImmediate(() => r(undefined)))])
     if (outcome && !outcome.ok) {
       const status = outcome.err instanceof WalletError && outcome.err.code !== 'backend' ? 400 : 500
       reply(res, status, { error: outcome.err.message, fake: true })

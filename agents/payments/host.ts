@@ -89,9 +89,13 @@ export async function startHostPayments(options: HostPaymentsOptions): Promise<H
 
   const forAgent = async (name: string, pubkey: string): Promise<AgentPaymentsOptions | undefined> => {
     const own = config.agents[name]?.payments ?? {}
-    const lud16 = LIGHTNING_ADDRESS_NAME.test(name) ? lnurl.lightningAddress(name) : undefined
-    if (lud16) lnurlAgents[name] = { pubkey, zapSigner, description: `Pay ${name}, a Timmy agent${wallet.fake ? ' (FAKE sats, not real)' : ''}` }
-    else log.warn({ agent: name }, 'agent name is not a valid lightning address name (a-z0-9._-): no lud16')
+    const payable = LIGHTNING_ADDRESS_NAME.test(name)
+    if (payable) lnurlAgents[name] = { pubkey, zapSigner, description: `Pay ${name}, a Timmy agent${wallet.fake ? ' (FAKE sats, not real)' : ''}` }
+    else log.warn({ agent: name }, 'agent name is not a valid lightning address name (a-z0-9._-): it cannot be zapped')
+    // A lightning address is name@domain (LUD-16); behind a URL with a port (the loopback default) the
+    // profile carries the bech32 LNURL instead (lud06), which zapping clients read as well.
+    const lud16 = payable && new URL(baseUrl).port === '' ? lnurl.lightningAddress(name) : undefined
+    const lud06 = payable && !lud16 ? lnurl.lnurl(name) : undefined
     let bolt12Offer: string | undefined
     if (wallet.supportsBolt12) {
       bolt12Offer = (await wallet.createOffer({ description: `${wallet.fake ? 'FAKE ' : ''}Timmy agent ${name}` })).bolt12
@@ -100,11 +104,11 @@ export async function startHostPayments(options: HostPaymentsOptions): Promise<H
     }
     if (!settings.enabled) {
       // No payment-required, but the agent can still be zapped and show its offer.
-      return { wallet, treasury, terms: { payBeforeWork: true, escrow: false, invoiceExpirySeconds: settings.invoiceExpirySeconds, pollMs: settings.pollMs }, charge: false, ...(lud16 && { lud16 }), ...(bolt12Offer && { bolt12Offer }) }
+      return { wallet, treasury, terms: { payBeforeWork: true, escrow: false, invoiceExpirySeconds: settings.invoiceExpirySeconds, pollMs: settings.pollMs }, charge: false, ...(lud16 && { lud16 }), ...(lud06 && { lud06 }), ...(bolt12Offer && { bolt12Offer }) }
     }
     const terms = { payBeforeWork: own.payBeforeWork ?? settings.payBeforeWork, escrow: own.escrow ?? settings.escrow, invoiceExpirySeconds: settings.invoiceExpirySeconds, pollMs: settings.pollMs }
     if (terms.escrow && !escrow) throw new WalletError('unsupported', `agent ${name}: escrow needs hold invoices, which the ${wallet.kind} wallet does not support`)
-    return { wallet, treasury, terms, ...(escrow && { escrow }), ...(lud16 && { lud16 }), ...(bolt12Offer && { bolt12Offer }) }
+    return { wallet, treasury, terms, ...(escrow && { escrow }), ...(lud16 && { lud16 }), ...(lud06 && { lud06 }), ...(bolt12Offer && { bolt12Offer }) }
   }
 
   const hostRelays = relayUrls(options.relays)

@@ -257,7 +257,7 @@ export class AgentView extends LitElement {
           <label for="zap-amount">Amount (sats)</label>
           <input id="zap-amount" name="amount" type="number" min="1" step="1" inputmode="numeric" .value=${String(this.amountSats)} @input=${(e: InputEvent) => (this.amountSats = Number((e.target as HTMLInputElement).value))} required />
           <div class="presets">
-            ${PRESETS.map((sats) => html`<button type="button" aria-pressed=${this.amountSats === sats ? 'true' : 'false'} @click=${() => (this.amountSats = sats)}>⚡ ${sats}</button>`)}
+            ${PRESETS.map((sats) => html`<button type="button" aria-label="${sats} sats" aria-pressed=${this.amountSats === sats ? 'true' : 'false'} @click=${() => (this.amountSats = sats)}>⚡ ${sats}</button>`)}
           </div>
         </fieldset>
         <label for="zap-comment">Comment <span class="hint">(optional, public)</span></label>

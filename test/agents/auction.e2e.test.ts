@@ -331,5 +331,5 @@ describe('sealed-bid auctions between agents', () => {
     expect(resumed.stdout).toContain(`${killedId}  won by ${low.agent.npub} at 900 msats`)
     await waitForJob(low.agent, low.jobLog, killedId, 'completed')
     expect((await verifyAuctionOnRelays({ jobId: killedId, relays: [relay.url], crypto: await loadEventCrypto() })).ok).toBe(true)
-  }, 40_000)
+  }, 90_000)
 })

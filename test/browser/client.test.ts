@@ -1,16 +1,28 @@
-// The web client in a real browser against a real relay and a real agent: log in with a NIP-07
-// extension (faked with a test key) or a NIP-46 bunker, find the agent in the directory, hire it
-// for a summary, watch the feedback, read the result; plus the states a user must be able to read
-// (no extension, extension refused, no relay reachable), the swarm graph and auction verification.
+// The web client in a real browser against a real relay, real agents and the host's real HTTP API
+// serving it: log in with a NIP-07 extension (faked with a test key) or a NIP-46 bunker, find the
+// agent in the directory, hire it for a summary, watch the feedback, read the result, rate it
+// (NIP-32), zap it (NIP-57 through its LNURL endpoint, paid by a fake WebLN wallet on the FAKE
+// Lightning network); approve a job as the host's operator (NIP-98); plus the states a user must
+// be able to read (no extension, extension refused, no relay reachable, not an operator), the swarm
+// graph and auction verification.
 import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { generateSecretKey, getPublicKey } from '../../nips/01.js'
+import { finalizeEvent, generateSecretKey, getPublicKey, type EventTemplate } from '../../nips/01.js'
 import { npubEncode } from '../../nips/19.js'
+import { parseJobOutcomeLabel } from '../../nips/32.js'
+import { buildZapReceipt, ZAP_RECEIPT_KIND } from '../../nips/57.js'
+import { buildJobRequest } from '../../nips/90.js'
 import { startRelay, type RunningRelay } from '../../relay/index.js'
 import { createSummarizeCapability } from '../../agents/capabilities/summarize.js'
-import { startTestAgent, type TestAgent } from '../agents/helpers.js'
-import { auctionFixture, collectErrors, installFakeExtension, launchBrowser, publishAll, screenshotDir, skipReason, startBunker, startClientServer, swarmFixture } from './harness.js'
+import { startHttpApi, type RunningHttpApi } from '../../agents/http.js'
+import { FakeLightningNetwork, type FakeLightningNode } from '../../agents/lightning/fake-network.js'
+import { createLnurlHandler, lnurlHttpListener, type LnurlHandler } from '../../agents/lightning/lnurl.js'
+import { silentLogger } from '../../agents/logger.js'
+import { createJobMetrics } from '../../agents/metrics.js'
+import { createClientHandler } from '../../client/serve.js'
+import { ECHO_KIND, echoCapability, startTestAgent, type TestAgent } from '../agents/helpers.js'
+import { auctionFixture, collectErrors, installFakeExtension, installFakeWebln, launchBrowser, publishAll, queryRelay, screenshotDir, skipReason, startBunker, startClientServer, swarmFixture } from './harness.js'
 
 const ARTICLE = [
   'Timmy agents sell work for sats over Nostr relays.',
@@ -27,29 +39,58 @@ async function shot(page: Page, name: string): Promise<void> {
   if (screenshotDir) await page.screenshot({ path: join(screenshotDir, `${name}.png`) })
 }
 
+const operatorKey = generateSecretKey()
+
 describe.skipIf(skipReason !== '')(`web client in Chromium${skipReason ? ` (${skipReason})` : ''}`, () => {
   let relay: RunningRelay
   let dvm: TestAgent
-  let site: { url: string; close(): Promise<void> }
+  let gatekeeper: TestAgent
+  let site: RunningHttpApi
   let browser: Browser
   let auctionJob: string
+  let lightning: FakeLightningNetwork
+  let wallet: FakeLightningNode
+  let lnurl: LnurlHandler
+  const zapperKey = generateSecretKey()
 
   beforeAll(async () => {
     relay = await startRelay({ port: 0, dbPath: ':memory:', config: { verifierThreads: 0 } })
     dvm = await startTestAgent(relay.url, [createSummarizeCapability()], { name: 'summarizer' })
+    // Every kind 5900 job waits for an operator.
+    gatekeeper = await startTestAgent(relay.url, [echoCapability()], { name: 'gatekeeper', settings: { heartbeatSeconds: 30, approval: { kinds: [ECHO_KIND] } } })
+    lightning = new FakeLightningNetwork()
+    wallet = lightning.createNode('user wallet', { balanceMsats: 1_000_000 })
+    const agentNode = lightning.createNode('summarizer')
+    const clientHandler = createClientHandler({ relays: [relay.url] })
+    let zapListener: ReturnType<typeof lnurlHttpListener> = () => false
+    // The page is served by the host's HTTP API, as `timmy start` serves it: /api/* and /healthz are the host's.
+    site = await startHttpApi({
+      host: '127.0.0.1',
+      port: 0,
+      agents: [dvm.agent, gatekeeper.agent],
+      registry: createJobMetrics().registry,
+      log: silentLogger,
+      operators: () => new Set([getPublicKey(operatorKey)]),
+      staticHandler: (req, res) => zapListener(req, res) || clientHandler(req, res),
+    })
+    lnurl = createLnurlHandler({ wallet: agentNode, agents: { summarizer: { pubkey: dvm.agent.pubkey, zapSigner: { pubkey: getPublicKey(zapperKey), sign: (t: EventTemplate) => finalizeEvent(t, zapperKey) } } }, baseUrl: site.url })
+    zapListener = lnurlHttpListener(lnurl)
     const now = Math.floor(Date.now() / 1000)
     const auction = auctionFixture(now)
     auctionJob = auction.jobId
-    await publishAll(relay.url, [...swarmFixture({ agents: 4, requesters: 24, jobs: 110, now }), ...auction.events])
-    site = await startClientServer([relay.url])
+    // The summarizer's profile, newer than the one it published, with its lightning address on this host.
+    const profile = finalizeEvent({ kind: 0, created_at: now + 1, tags: [], content: JSON.stringify({ name: 'summarizer', display_name: 'Timmy summarizer', about: 'Summaries for sats.', lud16: lnurl.lightningAddress('summarizer') }) }, dvm.secretKey)
+    await publishAll(relay.url, [profile, ...swarmFixture({ agents: 4, requesters: 24, jobs: 110, now }), ...auction.events])
     browser = await launchBrowser()
   }, 60_000)
 
   afterAll(async () => {
     await browser?.close()
     await site?.close()
-    await dvm?.agent.stop()
-    dvm?.jobLog.close()
+    for (const agent of [dvm, gatekeeper]) {
+      await agent?.agent.stop()
+      agent?.jobLog.close()
+    }
     await relay?.close()
   })
 
@@ -99,6 +140,119 @@ describe.skipIf(skipReason !== '')(`web client in Chromium${skipReason ? ` (${sk
     const state = dvm.jobLog.state(jobId)
     expect(state?.request.pubkey).toBe(getPublicKey(userKey))
     expect(state?.status).toBe('completed')
+
+    // Rate it: a NIP-32 job-outcome label signed by the extension, on the relay.
+    const form = page.getByTestId('rate-form')
+    await form.getByLabel('Outcome').selectOption('success')
+    await form.getByRole('radio', { name: /^4/ }).check()
+    await form.getByLabel(/Comment/).fill('Short and right.')
+    await shot(page, 'rate')
+    await form.getByTestId('rate-send').click()
+    const rating = page.getByTestId('rating').filter({ hasText: 'by you' })
+    await rating.waitFor({ timeout: TIMEOUT })
+    expect(await rating.textContent()).toContain('Success')
+    expect(await rating.getByRole('img').getAttribute('aria-label')).toBe('quality 4 of 5')
+    expect(await page.getByTestId('rate-form').count()).toBe(0)
+    const [label] = await queryRelay(relay.url, { kinds: [1985], authors: [getPublicKey(userKey)] })
+    expect(parseJobOutcomeLabel(label)).toMatchObject({ agent: dvm.agent.pubkey, job: jobId, kind: 5001, outcome: 'success', quality: 4, comment: 'Short and right.' })
+    expect(errors).toEqual([])
+    await page.close()
+  })
+
+  it('zaps an agent through its lightning address and shows the validated receipt', async () => {
+    const { page, errors } = await openPage()
+    const userKey = generateSecretKey()
+    await installFakeExtension(page, userKey)
+    const paid = await installFakeWebln(page, wallet)
+    // A receipt signed by someone other than the agent's zap server: shown as ignored, never counted.
+    const forged = finalizeEvent(
+      buildZapReceipt({ zapRequestJson: JSON.stringify(finalizeEvent({ kind: 9734, created_at: 1, tags: [['p', dvm.agent.pubkey], ['amount', '5000000'], ['relays', relay.url]], content: '' }, userKey)), bolt11: 'lnbcrt1forged', paidAt: Math.floor(Date.now() / 1000) }),
+      generateSecretKey(),
+    )
+    await publishAll(relay.url, [forged])
+    await page.goto(`${site.url}/#/login`)
+    await page.getByTestId('login-extension').click()
+    await page.getByTestId('logged-in-as').waitFor({ timeout: TIMEOUT })
+    await page.getByTestId('agent-card').filter({ hasText: 'Timmy summarizer' }).getByTestId('zap-link').click()
+    await page.getByLabel('Amount (sats)').fill('21')
+    await page.getByLabel(/Comment/).fill('for the summary')
+    await page.getByTestId('zap-send').click()
+    // The fake WebLN wallet pays the checked invoice; the host (here the test) publishes the receipt.
+    await page.getByTestId('zap-status').filter({ hasText: 'Paid' }).waitFor({ timeout: TIMEOUT })
+    expect(paid).toHaveLength(1)
+    const [receipt] = await lnurl.collectReceipts()
+    await publishAll(relay.url, [receipt.receipt])
+    lnurl.acknowledge(receipt.paymentHash)
+    await page.getByTestId('zap-status').filter({ hasText: 'confirmed' }).waitFor({ timeout: TIMEOUT })
+    expect(await page.getByTestId('zap-total').textContent()).toMatch(/21 sats from 1 zap\b/)
+    expect(await page.getByTestId('zap-receipt').first().textContent()).toContain('for the summary')
+    expect(await page.getByText('1 receipt ignored').count()).toBe(1)
+    const request = JSON.parse(receipt.receipt.tags.find((t) => t[0] === 'description')![1]) as { pubkey: string }
+    expect(request.pubkey).toBe(getPublicKey(userKey))
+    expect((await queryRelay(relay.url, { kinds: [ZAP_RECEIPT_KIND], '#p': [dvm.agent.pubkey] })).length).toBe(2)
+    await shot(page, 'zap')
+    expect(errors).toEqual([])
+    await page.close()
+  })
+
+  it('shows the invoice and QR code to pay when the browser has no wallet', async () => {
+    const { page, errors } = await openPage()
+    await installFakeExtension(page, generateSecretKey())
+    await page.goto(`${site.url}/#/login`)
+    await page.getByTestId('login-extension').click()
+    await page.getByTestId('logged-in-as').waitFor({ timeout: TIMEOUT })
+    await page.goto(`${site.url}/#/agent/${dvm.agent.pubkey}`)
+    await page.getByRole('button', { name: '210 sats', exact: true }).click()
+    await page.getByTestId('zap-send').click()
+    const invoice = page.getByTestId('zap-invoice')
+    await invoice.waitFor({ timeout: TIMEOUT })
+    expect(await invoice.textContent()).toContain('210 sats')
+    expect(await invoice.locator('.qr svg').count()).toBe(1)
+    expect(await invoice.getByRole('link', { name: 'Open in wallet' }).getAttribute('href')).toMatch(/^lightning:lnbcrt2100n1/)
+    expect(errors).toEqual([])
+    await page.close()
+  })
+
+  it('lets the operator approve a waiting job, signed with NIP-98, and tells others they are not operators', async () => {
+    const requester = generateSecretKey()
+    const job = finalizeEvent(buildJobRequest({ kind: ECHO_KIND, inputs: [{ type: 'text', value: 'needs a human' }], targets: [gatekeeper.agent.pubkey], createdAt: Math.floor(Date.now() / 1000) }), requester)
+    await publishAll(relay.url, [job])
+
+    const stranger = await openPage()
+    await installFakeExtension(stranger.page, generateSecretKey())
+    await stranger.page.goto(`${site.url}/#/login`)
+    await stranger.page.getByTestId('login-extension').click()
+    await stranger.page.getByTestId('logged-in-as').waitFor({ timeout: TIMEOUT })
+    await stranger.page.getByRole('link', { name: 'Operator' }).click()
+    const waiting = stranger.page.getByTestId('approval').filter({ hasText: job.id.slice(0, 8) })
+    await waiting.waitFor({ timeout: TIMEOUT })
+    await waiting.getByRole('button', { name: /^Approve/ }).click()
+    const refused = stranger.page.getByTestId('approval-error')
+    await refused.waitFor({ timeout: TIMEOUT })
+    expect(await refused.textContent()).toContain('is not an operator of this host')
+    expect(gatekeeper.jobLog.state(job.id)?.status).toBe('awaiting-approval')
+    await stranger.page.close()
+
+    const { page, errors } = await openPage()
+    await installFakeExtension(page, operatorKey)
+    await page.goto(`${site.url}/#/login`)
+    await page.getByTestId('login-extension').click()
+    await page.getByTestId('logged-in-as').waitFor({ timeout: TIMEOUT })
+    await page.goto(`${site.url}/#/operator`)
+    const health = page.getByTestId('host-health')
+    await health.waitFor({ timeout: TIMEOUT })
+    expect(await health.textContent()).toContain('all agents running')
+    expect(await page.getByTestId('operator-agent').count()).toBe(2)
+    expect(await page.getByTestId('earnings').textContent()).toContain('summarizer')
+    const item = page.getByTestId('approval').filter({ hasText: job.id.slice(0, 8) })
+    await item.waitFor({ timeout: TIMEOUT })
+    expect(await item.textContent()).toContain('need operator approval')
+    await shot(page, 'operator')
+    await item.getByRole('button', { name: /^Approve/ }).click()
+    await item.waitFor({ state: 'detached', timeout: TIMEOUT })
+    await page.getByTestId('approvals-empty').waitFor({ timeout: TIMEOUT })
+    await expect.poll(() => gatekeeper.jobLog.state(job.id)?.status, { timeout: TIMEOUT }).toBe('completed')
+    expect(gatekeeper.jobLog.state(job.id)?.approval).toMatchObject({ decision: 'approved', by: `http:${npubEncode(getPublicKey(operatorKey))}` })
     expect(errors).toEqual([])
     await page.close()
   })
@@ -224,7 +378,8 @@ describe.skipIf(skipReason !== '')(`web client in Chromium${skipReason ? ` (${sk
 
   it('verifies a sealed-bid auction in the browser', async () => {
     const { page, errors } = await openPage()
-    await page.goto(`${site.url}/#/auction/${auctionJob}`)
+    await page.goto(`${site.url}/#/jobs/${auctionJob}`)
+    await page.getByRole('link', { name: 'Auction for this job' }).click()
     const outcome = page.getByTestId('auction-outcome')
     await outcome.waitFor({ timeout: TIMEOUT })
     expect(await outcome.textContent()).toContain('30 sats')
