@@ -17,6 +17,7 @@ import { JobLog } from './joblog.js'
 import { checkKeyName, Keystore, resolvePassphrase } from './keystore.js'
 import { createLogger, type Logger } from './logger.js'
 import { addOperator, loadOperators, OPERATORS_ENV, operatorsPath, readOperatorsFile, removeOperator } from './operators.js'
+import { jobPaymentResponder } from './payments/cli.js'
 import { discoverDvms, JobTimeoutError, sendJob } from './requester.js'
 import { jobSummary } from './http.js'
 import { replayJob, type JobFact, type JobState } from './state.js'
@@ -180,6 +181,7 @@ export function registerAgentCommands(program: Command): void {
     .option('--key <name>', 'sign with this stored key instead of a fresh one')
     .option('--timeout <seconds>', 'give up after this long', Number, 60)
     .option('--json', 'print JSON lines: every feedback, then the result')
+    .option('--wallet <uri>', "pay payment-required invoices with this NWC wallet (nostr+walletconnect://...), or 'fake-host' for the local host's FAKE network (test sats); without it invoices are printed")
     .option('--auction', 'put the job out to a sealed-bid second-price auction; --bid is the reserve price')
     .option('--bid-window <seconds>', 'with --auction: how long bids are taken', integer('bid window'), 30)
     .option('--reveal-window <seconds>', 'with --auction: how long bidders have to reveal after bidding closes', integer('reveal window'), 30)
@@ -200,6 +202,7 @@ export function registerAgentCommands(program: Command): void {
           key?: string
           timeout: number
           json?: boolean
+          wallet?: string
           auction?: boolean
           bidWindow: number
           revealWindow: number
@@ -241,6 +244,7 @@ export function registerAgentCommands(program: Command): void {
             )
           }
           const print = (line: object) => process.stdout.write(`${JSON.stringify(line)}\n`)
+          const payment = await jobPaymentResponder({ wallet: options.wallet, httpPort: config.httpPort, crypto, ...(options.bid !== undefined && { maxMsats: options.bid }), say: (line) => process.stderr.write(`${line}\n`) })
           const { result } = await sendJob({
             kind,
             inputs,
@@ -257,8 +261,12 @@ export function registerAgentCommands(program: Command): void {
             onFeedback: (update) => {
               if (options.json) print({ type: 'feedback', from: npubEncode(update.from), status: update.status, extraInfo: update.extraInfo, content: update.content, amountMsats: update.amountMsats, eventId: update.event.id })
               else process.stderr.write(`[${update.status}] ${npubEncode(update.from).slice(0, 16)}… ${[update.extraInfo, update.content].filter(Boolean).join(' — ')}\n`)
+              if (update.status === 'payment-required') void payment.respond(update)
             },
           })
+          // Pay after work: the result carries the invoice.
+          await payment.respond(result)
+          payment.close()
           if (options.json) print({ type: 'result', from: npubEncode(result.from), content: result.content, amountMsats: result.amountMsats, bolt11: result.bolt11, eventId: result.event.id })
           else process.stdout.write(`${result.content}\n`)
           process.exit(0)

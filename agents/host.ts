@@ -21,7 +21,7 @@ import { createJobMetrics, type JobMetrics } from './metrics.js'
 import { loadOperators, NO_OPERATORS_REASON, operatorsPath } from './operators.js'
 import { warnAboutEnvironmentSecrets } from './secrets.js'
 import type { AgentPaymentsOptions } from './payments.js'
-import { startHostPayments } from './payments/host.js'
+import { startHostPayments, type HostPayments } from './payments/host.js'
 import { Agent, type AgentSettings } from './runtime.js'
 import type { UrlFetcher } from './url-input.js'
 
@@ -96,6 +96,8 @@ export interface RunningHost {
   http: RunningHttpApi
   agents: Agent[]
   metrics: JobMetrics
+  /** The wallet, treasury, escrow and LNURL endpoints all agents share. */
+  payments: HostPayments
   close(): Promise<void>
 }
 
@@ -166,7 +168,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
       agents.push(agent)
     }
     log.info({ relay: relay.url, http: http.url, agents: agents.map((a) => ({ name: a.name, npub: a.npub })) }, 'timmy host started')
-    return { relay, http, agents, metrics, close }
+    return { relay, http, agents, metrics, payments, close }
   } catch (err) {
     await close()
     throw err

@@ -199,7 +199,10 @@ export async function startHttpApi(options: HttpApiOptions): Promise<RunningHttp
     void (async () => {
       try {
         if (!isLocalHost(req.headers.host, options.host)) throw new HttpError(421, 'unexpected Host header')
-        const url = new URL(req.url ?? '/', 'http://localhost')
+        const target = req.url ?? '/'
+        // Origin-form only ('/path?query'); '//x' would otherwise parse as a host, and a proxy's absolute form is not for us.
+        if (!target.startsWith('/') || target.startsWith('//')) throw new HttpError(400, 'the request target must be a path starting with a single /')
+        const url = new URL(target, 'http://localhost')
         for (const handler of options.preHandlers ?? []) if (await handler(req, res)) return
         if (await routes(req, res, url)) return
         if (options.staticHandler && (await options.staticHandler(req, res))) return

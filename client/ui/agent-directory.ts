@@ -144,9 +144,9 @@ export class AgentDirectory extends LitElement {
         </dd>
         <dt>Reputation</dt>
         <dd>
-          ${agent.reputation
+          ${agent.reputation && agent.reputation.labels > 0
             ? html`${Math.round(agent.reputation.value * 100)}% <span class="hint">from ${agent.reputation.labels} label${agent.reputation.labels === 1 ? '' : 's'}</span>`
-            : html`<span class="hint">no labels yet</span>`}
+            : html`<span class="hint">${agent.reputation ? 'no labels from your web of trust yet' : 'no labels yet'}</span>`}
         </dd>
       </dl>
       ${[...agent.handlers.values()].map((h) => this.capability(agent, h))}

@@ -286,7 +286,7 @@ export class AgentView extends LitElement {
           ? html`<ul class="list" data-testid="zap-receipts">
               ${tally.zaps.slice(0, 50).map(
                 (z) => html`<li data-testid="zap-receipt">
-                  <span class="amount">⚡ ${formatMsats(z.amountMsats)}</span> from ${displayName(z.senderPubkey, model.profileOf(z.senderPubkey))}
+                  <span class="amount">⚡ ${formatMsats(z.amountMsats)}</span> from ${model.profileOf(z.senderPubkey) ? displayName(z.senderPubkey, model.profileOf(z.senderPubkey)) : shortNpub(z.senderPubkey)}
                   <span class="hint">${formatAge(now() - z.paidAt)}</span>${z.comment ? html`<div>“${z.comment}”</div>` : nothing}
                 </li>`,
               )}
@@ -332,7 +332,9 @@ export class AgentView extends LitElement {
               <dt>Lightning</dt>
               <dd>${profile?.lud16 ? html`<span class="mono">${profile.lud16}</span>` : html`<span class="hint">none</span>`}</dd>
               <dt>Reputation</dt>
-              <dd>${agent?.reputation ? html`${Math.round(agent.reputation.value * 100)}% <span class="hint">from ${agent.reputation.labels} label(s)</span>` : html`<span class="hint">no labels yet</span>`}</dd>
+              <dd>${agent?.reputation && agent.reputation.labels > 0
+                ? html`${Math.round(agent.reputation.value * 100)}% <span class="hint">from ${agent.reputation.labels} label(s)</span>`
+                : html`<span class="hint">${agent?.reputation ? 'no labels from your web of trust yet' : 'no labels yet'}</span>`}</dd>
             </dl>
             ${agent
               ? [...agent.handlers.values()].map(

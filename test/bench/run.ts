@@ -16,9 +16,10 @@ import { verifySection } from './verify.js'
 import { dvmSection } from './dvm.js'
 import { auctionSection } from './auction.js'
 import { reputationSection } from './reputation.js'
+import { swarmSection } from './swarm.js'
 
 /** Every benchmark, in the order RESULTS.md lists them. A new benchmark module exports its sections and is added here. */
-const SECTIONS: BenchSection[] = [...relaySections, verifySection, dvmSection, auctionSection, reputationSection]
+const SECTIONS: BenchSection[] = [...relaySections, verifySection, dvmSection, auctionSection, reputationSection, swarmSection]
 
 const DEFAULT_RUNS = 3
 

@@ -318,7 +318,13 @@ describe.skipIf(skipReason !== '')(`web client in Chromium${skipReason ? ` (${sk
       await page.getByTestId('result-text').waitFor({ timeout: TIMEOUT })
       const jobId = page.url().split('/').at(-1)!
       expect(dvm.jobLog.state(jobId)?.request.pubkey).toBe(getPublicKey(userKey))
-      expect(bunker.requests).toContain('sign_event')
+      // The rating is signed by the bunker too.
+      await page.getByTestId('rate-form').getByRole('radio', { name: /^5/ }).check()
+      await page.getByTestId('rate-send').click()
+      await page.getByTestId('rating').filter({ hasText: 'by you' }).waitFor({ timeout: TIMEOUT })
+      const [label] = await queryRelay(relay.url, { kinds: [1985], authors: [getPublicKey(userKey)] })
+      expect(parseJobOutcomeLabel(label)).toMatchObject({ job: jobId, outcome: 'success', quality: 5 })
+      expect(bunker.requests.filter((m) => m === 'sign_event').length).toBeGreaterThanOrEqual(2)
       expect(errors).toEqual([])
       await page.close()
     } finally {
