@@ -39,12 +39,21 @@ export class NostrProtocolError extends Error {
   }
 }
 
-const HEX64 = /^[0-9a-f]{64}$/
 const HEX128 = /^[0-9a-f]{128}$/
 export const MAX_KIND = 65535
 
+// A table instead of /^[0-9a-f]{64}$/: ids and pubkeys are checked by the hundred thousand (reputation
+// reads two per label), and the loop is about twice as fast as the regular expression.
+const LOWER_HEX_DIGIT = new Uint8Array(128)
+for (const c of '0123456789abcdef') LOWER_HEX_DIGIT[c.charCodeAt(0)] = 1
+
 export function isHex64(value: unknown): value is string {
-  return typeof value === 'string' && HEX64.test(value)
+  if (typeof value !== 'string' || value.length !== 64) return false
+  for (let i = 0; i < 64; i++) {
+    const c = value.charCodeAt(i)
+    if (c > 127 || LOWER_HEX_DIGIT[c] === 0) return false
+  }
+  return true
 }
 
 export function serializeEvent(event: UnsignedEvent): string {

@@ -224,21 +224,8 @@ export function buildAiWotAttestation(options: JobOutcomeLabelOptions): EventTem
   })
 }
 
-// Table lookups instead of regular expressions: reputation reads two hex tags and three numbers on
-// each of up to hundreds of thousands of labels, and on a 2-core machine this is 2.5× faster than
-// /^[0-9a-f]{64}$/ (isHex64).
-const HEX_DIGIT = new Uint8Array(128)
-for (const c of '0123456789abcdef') HEX_DIGIT[c.charCodeAt(0)] = 1
-
-function isLowerHex64(value: string): boolean {
-  if (value.length !== 64) return false
-  for (let i = 0; i < 64; i++) {
-    const c = value.charCodeAt(i)
-    if (c > 127 || HEX_DIGIT[c] === 0) return false
-  }
-  return true
-}
-
+// Reputation reads the tags of up to hundreds of thousands of labels: no regular expressions and no
+// allocation per label beyond the result (and none at all through readJobOutcomeFields).
 function isDigits(value: string): boolean {
   if (value.length === 0) return false
   for (let i = 0; i < value.length; i++) {
@@ -254,13 +241,23 @@ function isDecimal(value: string): boolean {
 }
 
 function hexValue(value: string | undefined, name: string): string {
-  if (value === undefined || !isLowerHex64(value)) invalid(`the ${name} tag must hold 64 lowercase hex characters`)
+  if (value === undefined || !isHex64(value)) invalid(`the ${name} tag must hold 64 lowercase hex characters`)
   return value
 }
 
-function jobKind(value: string): number {
-  if (!isDecimal(value) || !isJobRequestKind(Number(value))) invalid(`the k tag must be a job request kind (5000-5999), got ${JSON.stringify(value.slice(0, 16))}`)
-  return Number(value)
+/** A job request kind (5000-5999) written as a plain decimal: four digits, the first a 5. */
+function jobKind(value: string | undefined): number {
+  if (value === undefined) return invalid('the k tag needs a value: the job request kind')
+  if (value.length === 4 && value.charCodeAt(0) === 53) {
+    let kind = 0
+    for (let i = 0; i < 4; i++) {
+      const digit = value.charCodeAt(i) - 48
+      if (digit < 0 || digit > 9) break
+      kind = kind * 10 + digit
+      if (i === 3) return kind
+    }
+  }
+  return invalid(`the k tag must be a job request kind (5000-5999), got ${JSON.stringify(value.slice(0, 16))}`)
 }
 
 function countError(name: string, what: string, count: number, required: boolean): string | undefined {
@@ -280,14 +277,36 @@ export function parseJobOutcomeLabel(value: unknown): JobOutcomeLabel {
 
 /**
  * parseJobOutcomeLabel for an event whose shape is already known good (one that passed signature
- * verification): the same checks but the NIP-01 shape. One pass over the tags, because reputation
- * reads labels by the hundred thousand; for the same reason a `p` tag equal to `knownAgent` (a
- * pubkey the caller has validated) skips the hex check.
+ * verification): the same checks but the NIP-01 shape. A `p` tag equal to `knownAgent` (a pubkey
+ * the caller has validated) skips the hex check.
  */
 export function readJobOutcomeLabel(event: NostrEvent, knownAgent?: string): JobOutcomeLabel {
+  const fields = newJobOutcomeFields()
+  readJobOutcomeFields(event, knownAgent, fields)
+  const { agent, job, kind, outcome, quality, amountMsats, namespace, label, expiration } = fields
+  return { id: event.id, labeller: event.pubkey, agent, job, kind, outcome, quality, amountMsats, namespace, label, comment: event.content, createdAt: event.created_at, expiration, event }
+}
+
+/** What a job-outcome label says, beyond its event's id, author, content and time. */
+export type JobOutcomeFields = Pick<JobOutcomeLabel, 'agent' | 'job' | 'kind' | 'outcome' | 'quality' | 'amountMsats' | 'namespace' | 'label' | 'expiration'>
+
+/** A record for readJobOutcomeFields to fill. */
+export function newJobOutcomeFields(): JobOutcomeFields {
+  return { agent: '', job: undefined, kind: undefined, outcome: 'success', quality: undefined, amountMsats: undefined, namespace: TIMMY_LABEL_NAMESPACE, label: '', expiration: undefined }
+}
+
+/**
+ * readJobOutcomeLabel into a record the caller reuses: reputation reads labels by the hundred
+ * thousand and keeps few of them, so it allocates nothing for the others. Every field is written;
+ * throws NostrProtocolError('invalid', reason) like readJobOutcomeLabel, and then leaves `into` as it was.
+ */
+export function readJobOutcomeFields(event: NostrEvent, knownAgent: string | undefined, into: JobOutcomeFields): void {
   if (event.kind !== LABEL_KIND) invalid(`a label must be kind ${LABEL_KIND}, got ${event.kind}`)
-  const namespaces: string[] = []
-  const marks: string[] = []
+  // Labels carry one L and one l as a rule: the first of each in a variable, any further in an array.
+  let namespace: string | undefined
+  let moreNamespaces: string[] | undefined
+  let mark: string | undefined
+  let moreMarks: string[] | undefined
   let timmyLabel: string | undefined
   let timmyLabels = 0
   let aiWotLabel: string | undefined
@@ -305,19 +324,23 @@ export function readJobOutcomeLabel(event: NostrEvent, knownAgent?: string): Job
   let amounts = 0
   let expiration: number | undefined
   let expirations = 0
-  for (const tag of event.tags) {
+  const tags = event.tags
+  for (let i = 0; i < tags.length; i++) {
+    const tag = tags[i]
     const name = tag[0]
     const v = tag[1]
     if (name === 'l') {
       if (v === undefined || v === '') invalid('an l tag needs a label value')
-      const mark = tag[2]
-      if (mark === undefined) invalid(`label ${JSON.stringify(v.slice(0, 64))} has no namespace mark (NIP-32: a label must carry a mark matching an L tag)`)
-      marks.push(mark)
-      if (mark === TIMMY_LABEL_NAMESPACE) (timmyLabel = v), timmyLabels++
-      else if (mark === AI_WOT_NAMESPACE) (aiWotLabel = v), aiWotLabels++
+      const m = tag[2]
+      if (m === undefined) invalid(`label ${JSON.stringify(v.slice(0, 64))} has no namespace mark (NIP-32: a label must carry a mark matching an L tag)`)
+      if (mark === undefined) mark = m
+      else (moreMarks ??= []).push(m)
+      if (m === TIMMY_LABEL_NAMESPACE) (timmyLabel = v), timmyLabels++
+      else if (m === AI_WOT_NAMESPACE) (aiWotLabel = v), aiWotLabels++
     } else if (name === 'L') {
       if (v === undefined || v === '') invalid('an L tag needs a namespace')
-      namespaces.push(v)
+      if (namespace === undefined) namespace = v
+      else (moreNamespaces ??= []).push(v)
     } else if (name === 'p') (p = v), ps++, targets++
     else if (name === 'e') (e = v), es++, targets++
     else if (name === 'a' || name === 'r' || name === 't') targets++
@@ -326,9 +349,12 @@ export function readJobOutcomeLabel(event: NostrEvent, knownAgent?: string): Job
     else if (name === 'amount') (amount = v), amounts++
     else if (name === 'expiration' && expirations++ === 0 && v !== undefined && v.length <= 16 && isDigits(v)) expiration = Number(v)
   }
-  if (marks.length === 0) invalid('a label event needs at least one l tag')
+  if (mark === undefined) invalid('a label event needs at least one l tag')
   if (targets === 0) invalid('a label event needs at least one target: an e, p, a, r or t tag')
-  for (const mark of marks) if (!namespaces.includes(mark)) invalid(`a label is marked ${JSON.stringify(mark.slice(0, 64))}, which no L tag declares`)
+  const declared = (m: string) => m === namespace || (moreNamespaces !== undefined && moreNamespaces.includes(m))
+  const undeclared = (m: string) => invalid(`a label is marked ${JSON.stringify(m.slice(0, 64))}, which no L tag declares`)
+  if (!declared(mark)) undeclared(mark)
+  if (moreMarks !== undefined) for (const m of moreMarks) if (!declared(m)) undeclared(m)
   const tagError = countError('p', 'the agent', ps, true)
   if (tagError) invalid(tagError)
   const agent = p !== undefined && p === knownAgent ? p : hexValue(p, 'p')
@@ -342,22 +368,28 @@ export function readJobOutcomeLabel(event: NostrEvent, knownAgent?: string): Job
     const error = countError('e', 'the job request', es, true) ?? countError('k', 'the job kind', ks, true) ?? countError('quality', '1-5', qualities, false) ?? countError('amount', 'msats paid', amounts, false)
     if (error) invalid(error)
     const job = hexValue(e, 'e')
-    const kind = jobKind(k as string)
+    const kind = jobKind(k)
     let qualityValue: number | undefined
     if (quality !== undefined) {
       if (quality.length !== 1 || quality < '1' || quality > '5') invalid(`quality must be a whole number ${MIN_QUALITY}..${MAX_QUALITY}, got ${JSON.stringify(quality.slice(0, 16))}`)
       if (outcome === 'no-reveal') invalid('a no-reveal label carries no quality')
-      qualityValue = Number(quality)
+      qualityValue = quality.charCodeAt(0) - 48
     }
     let amountMsats: number | undefined
     if (amount !== undefined) {
       if (!isDecimal(amount) || !Number.isSafeInteger(Number(amount))) invalid('amount must be a whole number of msats')
       amountMsats = Number(amount)
     }
-    return {
-      id: event.id, labeller: event.pubkey, agent, job, kind, outcome, quality: qualityValue, amountMsats,
-      namespace: TIMMY_LABEL_NAMESPACE, label, comment: event.content, createdAt: event.created_at, expiration, event,
-    }
+    into.agent = agent
+    into.job = job
+    into.kind = kind
+    into.outcome = outcome
+    into.quality = qualityValue
+    into.amountMsats = amountMsats
+    into.namespace = TIMMY_LABEL_NAMESPACE
+    into.label = label
+    into.expiration = expiration
+    return
   }
 
   if (aiWotLabels > 0) {
@@ -368,10 +400,16 @@ export function readJobOutcomeLabel(event: NostrEvent, knownAgent?: string): Job
     if ((label === 'warning' || label === 'dispute') && event.content.trim() === '') invalid(`an ai.wot ${label} must explain itself in its content`)
     const error = countError('e', 'the job or the rated event', es, false) ?? countError('k', 'the job kind', ks, false)
     if (error) invalid(error)
-    return {
-      id: event.id, labeller: event.pubkey, agent, job: e === undefined ? undefined : hexValue(e, 'e'), kind: k === undefined ? undefined : jobKind(k),
-      outcome, quality: undefined, amountMsats: undefined, namespace: AI_WOT_NAMESPACE, label, comment: event.content, createdAt: event.created_at, expiration, event,
-    }
+    into.agent = agent
+    into.job = e === undefined ? undefined : hexValue(e, 'e')
+    into.kind = k === undefined ? undefined : jobKind(k)
+    into.outcome = outcome
+    into.quality = undefined
+    into.amountMsats = undefined
+    into.namespace = AI_WOT_NAMESPACE
+    into.label = label
+    into.expiration = expiration
+    return
   }
 
   return invalid(`not a job-outcome label: no ${TIMMY_LABEL_NAMESPACE} or ${AI_WOT_NAMESPACE} label`)

@@ -17,9 +17,10 @@ import { dvmSection } from './dvm.js'
 import { auctionSection } from './auction.js'
 import { reputationSection } from './reputation.js'
 import { swarmSection } from './swarm.js'
+import { fuzzSection } from './fuzz.js'
 
 /** Every benchmark, in the order RESULTS.md lists them. A new benchmark module exports its sections and is added here. */
-const SECTIONS: BenchSection[] = [...relaySections, verifySection, dvmSection, auctionSection, reputationSection, swarmSection]
+const SECTIONS: BenchSection[] = [...relaySections, verifySection, dvmSection, auctionSection, reputationSection, swarmSection, fuzzSection]
 
 const DEFAULT_RUNS = 3
 
