@@ -9,7 +9,7 @@
 // NIP-01 shape is not checked again.
 import { isHex64, isNewerVersion, type EventTemplate, type NostrEvent } from './01.js'
 import { deletionTargets, DELETION_KIND } from './09.js'
-import { readJobOutcomeLabel, type JobOutcome, type JobOutcomeLabel } from './32.js'
+import { newJobOutcomeFields, readJobOutcomeFields, TIMMY_LABEL_NAMESPACE, type JobOutcome, type JobOutcomeFields } from './32.js'
 
 export const CONTACT_LIST_KIND = 3
 export const TRUSTED_ASSERTION_USER_KIND = 30382
@@ -150,6 +150,11 @@ const SERIES_TERMS = 20
 export function decayFactor(ageSeconds: number, halfLifeSeconds: number): number {
   if (!Number.isSafeInteger(ageSeconds) || ageSeconds < 0) throw new RangeError('ageSeconds must be a non-negative whole number')
   if (!Number.isSafeInteger(halfLifeSeconds) || halfLifeSeconds <= 0) throw new RangeError('halfLifeSeconds must be a positive whole number')
+  return decay(ageSeconds, halfLifeSeconds)
+}
+
+/** decayFactor for arguments already checked. */
+function decay(ageSeconds: number, halfLifeSeconds: number): number {
   const remainder = ageSeconds % halfLifeSeconds
   let halvings = (ageSeconds - remainder) / halfLifeSeconds
   // Past ~1100 halvings even a subnormal is gone; stop rather than loop on ancient labels.
@@ -259,10 +264,19 @@ const SUPERSEDED = 'superseded: one label per labeller and job counts'
 
 const compareStrings = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
 
-/** Of two labels by one labeller for one job, the one that counts: ours over ai.wot, then newer, then lower id. */
-function supersedes(a: JobOutcomeLabel, b: JobOutcomeLabel): boolean {
-  if (a.namespace !== b.namespace) return a.namespace === 'timmy.dvm'
-  return isNewerVersion(a.event, b.event)
+/**
+ * Of two labels by one labeller for one job, the one that counts: ours over ai.wot, then newer, then
+ * lower id (isNewerVersion's rule, on the fields the evidence keeps).
+ */
+function supersedes(namespace: string, createdAt: number, id: string, known: LabelEvidence): boolean {
+  if (namespace !== known.namespace) return namespace === TIMMY_LABEL_NAMESPACE
+  return createdAt !== known.createdAt ? createdAt > known.createdAt : id < known.id
+}
+
+/** One labeller's labels that count: job ('' for none) → the label's evidence. */
+interface LabellerLabels {
+  labeller: string
+  jobs: Map<string, LabelEvidence>
 }
 
 /** One score's sums. Labels arrive labeller by labeller; a trusted labeller's share is capped when it ends. */
@@ -313,6 +327,30 @@ class ScoreSum {
   }
 }
 
+function evidenceFor(fields: JobOutcomeFields, id: string, labeller: string, createdAt: number, paidMsats: number, standing: number, now: number, params: ReputationParams): LabelEvidence {
+  const payment = paymentFactor(paidMsats, params.paymentHalfMsats)
+  const decayed = decay(now - createdAt, params.halfLifeSeconds)
+  return {
+    id,
+    labeller,
+    job: fields.job,
+    kind: fields.kind,
+    outcome: fields.outcome,
+    quality: fields.quality,
+    namespace: fields.namespace,
+    createdAt,
+    statedMsats: fields.amountMsats,
+    paidMsats,
+    standing,
+    decay: decayed,
+    value: outcomeValue(fields.outcome, fields.quality),
+    weight: standing > 0 ? decayed * standing * (1 + payment) : decayed * payment,
+  }
+}
+
+/** A labeller's labels in job order; a label naming no job sorts first, as the job ''. */
+const byJob = (a: LabelEvidence, b: LabelEvidence) => compareStrings(a.job ?? '', b.job ?? '')
+
 /** Scores one agent overall and per capability, with the evidence behind each number. */
 export function computeReputation(input: ReputationInput): ReputationReport {
   const { agent, labels, trust, payments = [], deletions = [], now } = input
@@ -334,36 +372,46 @@ export function computeReputation(input: ReputationInput): ReputationReport {
   const skipped: IgnoredLabel[] = []
   // Counted, not listed: a sybil army's labels should cost no more than counting them.
   let weightless = 0
-  // labeller → job → the label that counts. A labeller's labels naming no job (ai.wot) share the
-  // job '' and so collapse into one, like several labels for one job.
-  const chosen = new Map<string, Map<string, JobOutcomeLabel>>()
+  // A labeller's labels naming no job (ai.wot) share the job '' and so collapse into one, like
+  // several labels for one job. Each label that may count becomes its evidence at once: the report
+  // needs that object anyway, and the rest of the labels allocate nothing (one reused record).
+  const byLabeller = new Map<string, LabellerLabels>()
+  const fields = newJobOutcomeFields()
   for (const event of labels) {
-    let label: JobOutcomeLabel
     try {
-      label = readJobOutcomeLabel(event, agent)
+      readJobOutcomeFields(event, agent, fields)
     } catch (err) {
       skipped.push({ id: event.id, reason: (err as Error).message })
       continue
     }
-    if (label.agent !== agent) skipped.push({ id: label.id, reason: 'about another agent' })
-    else if (label.createdAt > now) skipped.push({ id: label.id, reason: 'dated after now' })
-    else if (label.expiration !== undefined && label.expiration <= now) skipped.push({ id: label.id, reason: 'expired (NIP-40)' })
-    else if (deleted.size > 0 && deleted.get(label.id)?.has(label.labeller)) skipped.push({ id: label.id, reason: 'deleted by its author (NIP-09)' })
-    // Weight depends only on who labelled which job, so a weightless label is dropped before it
-    // costs anything more: this is where a sybil army ends.
-    else if (!trust.standing.has(label.labeller) && (paid.size === 0 || label.job === undefined || !paid.get(label.job)?.get(label.labeller))) {
-      weightless++
-    } else {
-      let jobs = chosen.get(label.labeller)
-      if (jobs === undefined) chosen.set(label.labeller, (jobs = new Map()))
-      const job = label.job ?? ''
-      const known = jobs.get(job)
-      if (known === undefined) jobs.set(job, label)
-      else if (known.id === label.id) continue // the same event from another relay
-      else if (supersedes(label, known)) {
-        skipped.push({ id: known.id, reason: SUPERSEDED, supersededBy: label.id })
-        jobs.set(job, label)
-      } else skipped.push({ id: label.id, reason: SUPERSEDED, supersededBy: known.id })
+    const { id, pubkey: labeller, created_at: createdAt } = event
+    if (fields.agent !== agent) skipped.push({ id, reason: 'about another agent' })
+    else if (createdAt > now) skipped.push({ id, reason: 'dated after now' })
+    else if (fields.expiration !== undefined && fields.expiration <= now) skipped.push({ id, reason: 'expired (NIP-40)' })
+    else if (deleted.size > 0 && deleted.get(id)?.has(labeller)) skipped.push({ id, reason: 'deleted by its author (NIP-09)' })
+    else {
+      const job = fields.job
+      const standing = trust.standing.get(labeller)
+      const paidMsats = paid.size === 0 || job === undefined ? 0 : (paid.get(job)?.get(labeller) ?? 0)
+      // Weight depends only on who labelled which job, so a weightless label is dropped before it
+      // costs anything more: this is where a sybil army ends.
+      if (standing === undefined && paidMsats === 0) {
+        weightless++
+        continue
+      }
+      let mine = byLabeller.get(labeller)
+      if (mine === undefined) byLabeller.set(labeller, (mine = { labeller, jobs: new Map() }))
+      const slot = job ?? ''
+      const known = mine.jobs.get(slot)
+      if (known !== undefined) {
+        if (known.id === id) continue // the same event from another relay
+        if (!supersedes(fields.namespace, createdAt, id, known)) {
+          skipped.push({ id, reason: SUPERSEDED, supersededBy: known.id })
+          continue
+        }
+        skipped.push({ id: known.id, reason: SUPERSEDED, supersededBy: id })
+      }
+      mine.jobs.set(slot, evidenceFor(fields, id, mine.labeller, createdAt, paidMsats, standing ?? 0, now, params))
     }
   }
   skipped.sort((a, b) => compareStrings(a.id, b.id))
@@ -373,36 +421,16 @@ export function computeReputation(input: ReputationInput): ReputationReport {
   const evidence: LabelEvidence[] = []
   const overall = new ScoreSum()
   const perKind = new Map<number, ScoreSum>()
-  for (const labeller of [...chosen.keys()].sort(compareStrings)) {
-    const jobs = chosen.get(labeller) as Map<string, JobOutcomeLabel>
-    const standing = trust.standing.get(labeller) ?? 0
-    for (const job of [...jobs.keys()].sort(compareStrings)) {
-      const label = jobs.get(job) as JobOutcomeLabel
-      const paidMsats = paid.get(job)?.get(labeller) ?? 0
-      const payment = paymentFactor(paidMsats, params.paymentHalfMsats)
-      const decay = decayFactor(now - label.createdAt, params.halfLifeSeconds)
-      const weight = standing > 0 ? decay * standing * (1 + payment) : decay * payment
-      const item: LabelEvidence = {
-        id: label.id,
-        labeller,
-        job: label.job,
-        kind: label.kind,
-        outcome: label.outcome,
-        quality: label.quality,
-        namespace: label.namespace,
-        createdAt: label.createdAt,
-        statedMsats: label.amountMsats,
-        paidMsats,
-        standing,
-        decay,
-        value: outcomeValue(label.outcome, label.quality),
-        weight,
-      }
+  const labellers = [...byLabeller.values()].sort((a, b) => compareStrings(a.labeller, b.labeller))
+  for (const { jobs } of labellers) {
+    const items = [...jobs.values()]
+    if (items.length > 1) items.sort(byJob)
+    for (const item of items) {
       evidence.push(item)
       overall.add(item)
-      if (label.kind !== undefined) {
-        let sum = perKind.get(label.kind)
-        if (sum === undefined) perKind.set(label.kind, (sum = new ScoreSum()))
+      if (item.kind !== undefined) {
+        let sum = perKind.get(item.kind)
+        if (sum === undefined) perKind.set(item.kind, (sum = new ScoreSum()))
         sum.add(item)
       }
     }
