@@ -125,6 +125,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     if (loadOperators(config.home).size === 0) log.warn({ file: operatorsPath(config.home) }, NO_OPERATORS_REASON)
     // The HTTP API listens before the agents start: their lightning addresses (kind 0 lud16) name its port.
     const preHandlers: StaticHandler[] = []
+    let payments: HostPayments | undefined
     const http = await startHttpApi({
       host: config.host,
       port: config.httpPort,
@@ -135,10 +136,11 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
       preHandlers,
       // Read per request: `timmy operators add|remove` takes effect without a restart.
       operators: () => loadOperators(config.home),
+      treasury: () => payments?.treasury,
       ...(options.clock && { clock: options.clock }),
     })
     closers.push(() => http.close())
-    const payments = await startHostPayments({
+    payments = await startHostPayments({
       config,
       zapSecretKey: keystore.loadOrCreate('lnurl-zaps').secretKey,
       relays,

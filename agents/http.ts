@@ -7,6 +7,8 @@
 //   GET  /api/approvals                 jobs waiting for an operator
 //   POST /api/approvals/:id/approve     {"by"?}                 operator
 //   POST /api/approvals/:id/reject      {"reason", "by"?}       operator
+//   GET  /api/reputation/:pubkey?trust_root=&kind=&half_life_days=&evidence=  NIP-32 score with evidence
+//   GET  /api/treasury                  earnings summary per agent          operator
 // Anything else goes to the static handler (the web client) when one is given, else 404.
 //
 // Operator routes (and the details of encrypted jobs, which hold the decrypted request) need a
@@ -26,6 +28,8 @@ import { ApprovalError } from './approvals.js'
 import type { Logger } from './logger.js'
 import { createOperatorAuth, type OperatorAuth } from './operators.js'
 import type { Agent } from './runtime.js'
+import type { Treasury } from './lightning/treasury.js'
+import { reputationApi } from './reputation/http.js'
 import type { JobState, JobStatus } from './state.js'
 
 /** Serves a request it recognises and returns true; false passes it on (to a 404). */
@@ -45,6 +49,8 @@ export interface HttpApiOptions {
   operators?: () => ReadonlySet<string>
   /** Unix milliseconds (NIP-98 time window). */
   clock?: () => number
+  /** The agents' shared treasury, once payments have started. */
+  treasury?: () => Treasury | undefined
 }
 
 export interface RunningHttpApi {
@@ -66,7 +72,7 @@ class HttpError extends Error {
   }
 }
 
-const PUBLIC_GET = [/^\/healthz$/, /^\/metrics$/, /^\/api\/agents$/, /^\/api\/jobs$/, /^\/api\/jobs\/[0-9a-f]{64}$/, /^\/api\/approvals$/]
+const PUBLIC_GET = [/^\/healthz$/, /^\/metrics$/, /^\/api\/agents$/, /^\/api\/jobs$/, /^\/api\/jobs\/[0-9a-f]{64}$/, /^\/api\/approvals$/, /^\/api\/reputation\/[^/]+$/]
 const ANY_ORIGIN = { 'access-control-allow-origin': '*' }
 
 export function jobSummary(agent: Pick<Agent, 'name' | 'pubkey'>, state: JobState): Record<string, unknown> {
@@ -167,6 +173,25 @@ export async function startHttpApi(options: HttpApiOptions): Promise<RunningHttp
     }
     if (req.method === 'GET' && path === '/api/approvals') {
       json(res, 200, { approvals: agents.flatMap((a) => a.jobLog.jobs({ status: ['awaiting-approval'] }).map((s) => jobSummary(a, s))) })
+      return true
+    }
+    const reputationMatch = /^\/api\/reputation\/([^/]+)$/.exec(path)
+    if (req.method === 'GET' && reputationMatch) {
+      const reader = agents.find((a) => a.status().running)
+      if (!reader) throw new HttpError(503, 'no running agent to read the relays with')
+      const answer = await reputationApi((filters) => reader.queryRelays(filters), {
+        pubkey: decodeURIComponent(reputationMatch[1]),
+        query: url.searchParams,
+        now: Math.floor(clock() / 1000),
+      })
+      json(res, answer.status, answer.body)
+      return true
+    }
+    if (req.method === 'GET' && path === '/api/treasury') {
+      requireOperator(req, new Uint8Array())
+      const treasury = options.treasury?.()
+      if (!treasury) throw new HttpError(503, 'payments are not running on this host')
+      json(res, 200, { agents: treasury.agents().map((agent) => treasury.summary(agent)) })
       return true
     }
     const decision = /^\/api\/approvals\/([0-9a-f]{64})\/(approve|reject)$/.exec(path)

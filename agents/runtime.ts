@@ -258,6 +258,11 @@ export class Agent {
     return this.crypto.sign(template, this.secretKey)
   }
 
+  /** Events matching the filters from this agent's relays, signatures verified by the pool. */
+  queryRelays(filters: Filter[]): Promise<NostrEvent[]> {
+    return this.relayPool.query(this.relays, filters, { timeoutMs: QUERY_TIMEOUT_MS })
+  }
+
   private get relayPool(): RelayPool {
     if (!this.pool) throw new Error(`agent ${this.name} is not started`)
     return this.pool

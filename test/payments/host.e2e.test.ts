@@ -6,7 +6,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { bech32 } from '@scure/base'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { finalizeEvent, generateSecretKey, type NostrEvent } from '../../nips/01.js'
+import { finalizeEvent, generateSecretKey, getPublicKey, type NostrEvent } from '../../nips/01.js'
+import { buildHttpAuth, encodeAuthorizationHeader } from '../../nips/98.js'
+import { addOperator } from '../../agents/operators.js'
 import { buildZapRequest, validateZapReceipt, ZAP_RECEIPT_KIND } from '../../nips/57.js'
 import { HANDLER_KIND } from '../../nips/89.js'
 import { loadConfig } from '../../agents/config.js'
@@ -102,5 +104,27 @@ describe('a host with payments on the FAKE network', () => {
     const otherAmount = JSON.stringify({ ...zapRequest, tags: zapRequest.tags.map((t) => (t[0] === 'amount' ? ['amount', '9000'] : t)) })
     const tampered: NostrEvent = { ...receipt, tags: receipt.tags.map((t) => (t[0] === 'description' ? ['description', otherAmount] : t)) }
     expect(validateZapReceipt(tampered, expected)).toMatchObject({ ok: false, reason: expect.stringMatching(/invalid/) })
+  })
+
+  it('serves the treasury to an operator only, and reputation to anyone', async () => {
+    const url = `${host.http.url}/api/treasury`
+    const operator = generateSecretKey()
+    addOperator(home, getPublicKey(operator))
+    const unsigned = await fetch(url)
+    expect(unsigned.status).toBe(401)
+    const auth = encodeAuthorizationHeader(finalizeEvent(buildHttpAuth({ url, method: 'GET', createdAt: Math.floor(Date.now() / 1000) }), operator))
+    const signed = await fetch(url, { headers: { authorization: auth } })
+    expect(signed.status).toBe(200)
+    const { agents } = (await signed.json()) as { agents: { agent: string; earnedMsats: number }[] }
+    expect(agents.find((a) => a.agent === 'echo-5900')?.earnedMsats).toBe(PRICE)
+
+    const reputation = await fetch(`${host.http.url}/api/reputation/${agent().pubkey}`)
+    expect(reputation.status).toBe(200)
+    const summary = (await reputation.json()) as { agent: string; overall: { value: number } }
+    expect(summary.agent).toBe(agent().pubkey)
+    expect(summary.overall.value).toBeGreaterThan(0)
+    const bad = await fetch(`${host.http.url}/api/reputation/not-a-key`)
+    expect(bad.status).toBe(400)
+    expect(((await bad.json()) as { error: string }).error).toMatch(/pubkey/)
   })
 })
