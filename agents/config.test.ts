@@ -34,4 +34,11 @@ describe('loadConfig', () => {
     expect(attempt).toThrow(/logLevel:/)
     expect(() => loadConfig({ env: {}, overrides: { unknownThing: 1 } as never })).toThrow(/invalid configuration/)
   })
+
+  it('keeps url inputs public-only and takes partial requester limits', () => {
+    expect(loadConfig({ env: {} })).toMatchObject({ allowPrivateUrlInputs: false, requesterLimits: {} })
+    const config = loadConfig({ env: {}, overrides: { requesterLimits: { burst: 5 }, allowPrivateUrlInputs: true } })
+    expect(config).toMatchObject({ allowPrivateUrlInputs: true, requesterLimits: { burst: 5 } })
+    expect(() => loadConfig({ env: {}, overrides: { requesterLimits: { burst: 0 } } })).toThrow(/requesterLimits\.burst/)
+  })
 })

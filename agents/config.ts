@@ -120,6 +120,19 @@ export const configSchema = z
     inputWaitSeconds: z.number().positive().default(600),
     /** Largest url input fetched, in bytes. */
     maxUrlInputBytes: z.number().int().positive().default(1_000_000),
+    /** Let url inputs reach loopback, private and link-local addresses (never cloud metadata). Off: SSRF. */
+    allowPrivateUrlInputs: z.boolean().default(false),
+    /** Per-requester limits (agents/limits.ts); unset fields take its defaults. */
+    requesterLimits: z
+      .object({
+        maxConcurrentJobs: z.number().int().positive(),
+        maxInputBytes: z.number().int().positive(),
+        ratePerMinute: z.number().positive(),
+        burst: z.number().int().positive(),
+      })
+      .partial()
+      .strict()
+      .default({}),
     /** Jobs one agent executes at once. */
     maxConcurrentJobs: z.number().int().positive().default(4),
     /** Requests older than this when an agent first starts are not taken. */

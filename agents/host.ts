@@ -23,7 +23,7 @@ import { warnAboutEnvironmentSecrets } from './secrets.js'
 import type { AgentPaymentsOptions } from './payments.js'
 import { startHostPayments, type HostPayments } from './payments/host.js'
 import { Agent, type AgentSettings } from './runtime.js'
-import type { UrlFetcher } from './url-input.js'
+import { createUrlFetcher, type UrlFetcher } from './url-input.js'
 
 export function agentDir(home: string, name: string): string {
   return join(home, 'agents', name)
@@ -74,7 +74,8 @@ export async function createAgent(setup: AgentSetup): Promise<Agent> {
     log: setup.log,
     ...(setup.metrics && { metrics: setup.metrics }),
     ...(setup.clock && { clock: setup.clock }),
-    ...(setup.fetchUrl && { fetchUrl: setup.fetchUrl }),
+    fetchUrl: setup.fetchUrl ?? createUrlFetcher({ allowPrivateAddresses: setup.config.allowPrivateUrlInputs }),
+    limits: setup.config.requesterLimits,
     ...(payments && { payments }),
   })
 }
