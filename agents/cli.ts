@@ -15,6 +15,8 @@ import { loadEventCrypto } from './crypto.js'
 import { createAgent, jobLogPath, startHost } from './host.js'
 import { JobLog } from './joblog.js'
 import { checkKeyName, Keystore, resolvePassphrase } from './keystore.js'
+import { SecretStore } from './secrets.js'
+import { WALLET_SECRETS } from './lightning/wallet-config.js'
 import { createLogger, type Logger } from './logger.js'
 import { addOperator, loadOperators, OPERATORS_ENV, operatorsPath, readOperatorsFile, removeOperator } from './operators.js'
 import { jobPaymentResponder } from './payments/cli.js'
@@ -336,6 +338,50 @@ export function registerAgentCommands(program: Command): void {
       }
     })
 
+  const secrets = program.command('secrets').description('credentials encrypted at rest under $TIMMY_HOME/secrets (wallet macaroon, rune, NWC URI, API keys)')
+  const withSecrets = async (options: CommonOptions, action: (store: SecretStore) => void | Promise<void>) => {
+    try {
+      const config = configFrom(options)
+      const passphrase = await resolvePassphrase({ home: config.home, configured: config.passphrase, prompt: options.askPassphrase, log: createLogger(config.logLevel) })
+      await action(new SecretStore(config.home, passphrase, config.keyLogN))
+    } catch (err) {
+      fail(err)
+    }
+  }
+  secrets
+    .command('list')
+    .description('names of the stored secrets (never their values)')
+    .addOption(homeOption())
+    .addOption(passphraseOption())
+    .action((options: CommonOptions) => withSecrets(options, (store) => void process.stdout.write(store.list().map((name) => `${name}\n`).join(''))))
+  secrets
+    .command('set')
+    .description(`store a secret read from standard input, e.g. \`timmy secrets set lnd-macaroon < admin.macaroon.hex\`; wallet credentials: ${Object.values(WALLET_SECRETS).map((w) => w.secret).join(', ')}`)
+    .argument('<name>')
+    .addOption(homeOption())
+    .addOption(passphraseOption())
+    .action((name: string, options: CommonOptions) =>
+      withSecrets(options, async (store) => {
+        let value = ''
+        for await (const chunk of process.stdin) value += String(chunk)
+        value = value.trim()
+        if (!value) throw new Error('nothing on standard input: pipe the secret in (it is not taken as an argument, so it stays out of shell history)')
+        store.set(name, value)
+        process.stdout.write(`stored ${name}\n`)
+      }),
+    )
+  secrets
+    .command('remove')
+    .description('delete a stored secret')
+    .argument('<name>')
+    .addOption(homeOption())
+    .addOption(passphraseOption())
+    .action((name: string, options: CommonOptions) =>
+      withSecrets(options, (store) => {
+        if (!store.delete(name)) throw new Error(`no secret named ${name}`)
+        process.stdout.write(`removed ${name}\n`)
+      }),
+    )
   const keys = program.command('keys').description('manage agent and requester keys (NIP-49 encrypted under $TIMMY_HOME/keys)')
   const withKeystore = async (options: CommonOptions, action: (keystore: Keystore) => void) => {
     try {

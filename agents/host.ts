@@ -19,7 +19,7 @@ import { Keystore } from './keystore.js'
 import type { Logger } from './logger.js'
 import { createJobMetrics, type JobMetrics } from './metrics.js'
 import { loadOperators, NO_OPERATORS_REASON, operatorsPath } from './operators.js'
-import { warnAboutEnvironmentSecrets } from './secrets.js'
+import { SecretStore, warnAboutEnvironmentSecrets } from './secrets.js'
 import type { AgentPaymentsOptions } from './payments.js'
 import { startHostPayments, type HostPayments } from './payments/host.js'
 import { Agent, type AgentSettings } from './runtime.js'
@@ -144,6 +144,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     payments = await startHostPayments({
       config,
       zapSecretKey: keystore.loadOrCreate('lnurl-zaps').secretKey,
+      secrets: new SecretStore(config.home, options.passphrase, config.keyLogN),
       relays,
       httpPort: http.port,
       log: log.child({ part: 'payments' }),

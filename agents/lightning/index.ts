@@ -6,10 +6,10 @@ import { FakeLightningNetwork } from './fake-network.js'
 import { createLndRestWallet } from './lnd-rest.js'
 import { connectNwcWallet, type NwcRelayClient } from './nwc.js'
 import type { FetchLike, LightningWallet } from './wallet.js'
-import type { WalletConfig } from './wallet-config.js'
+import { walletCredential, type WalletConfig } from './wallet-config.js'
 
 export * from './wallet.js'
-export { maskWalletConfig, WALLET_SECRET_FIELDS, walletConfigSchema, type WalletConfig } from './wallet-config.js'
+export { maskWalletConfig, WALLET_SECRET_FIELDS, WALLET_SECRETS, walletConfigSchema, walletCredential, withWalletCredential, type WalletConfig } from './wallet-config.js'
 export { decodeBolt11, signBolt11, DEFAULT_BOLT11_EXPIRY_SECONDS, type Bolt11Fields, type Bolt11Network, type DecodedBolt11 } from './bolt11.js'
 export { FakeLightningNetwork, FakeLightningNode, seededRandom, type FakeNetworkOptions, type FakePayment } from './fake-network.js'
 export { LndRestWallet, createLndRestWallet, type LndRestOptions } from './lnd-rest.js'
@@ -45,11 +45,11 @@ export async function createWallet(config: WalletConfig, deps: WalletDependencie
       return network.node(deps.name) ?? network.createNode(deps.name)
     }
     case 'lnd':
-      return createLndRestWallet({ url: config.url, macaroonHex: config.macaroonHex, ...(deps.fetch && { fetch: deps.fetch }) })
+      return createLndRestWallet({ url: config.url, macaroonHex: walletCredential(config), ...(deps.fetch && { fetch: deps.fetch }) })
     case 'cln':
-      return createClnRestWallet({ url: config.url, rune: config.rune, ...(deps.fetch && { fetch: deps.fetch }) })
+      return createClnRestWallet({ url: config.url, rune: walletCredential(config), ...(deps.fetch && { fetch: deps.fetch }) })
     case 'nwc':
       if (!deps.relays) throw new Error('an NWC wallet needs a relay pool')
-      return connectNwcWallet({ uri: config.uri, relays: deps.relays })
+      return connectNwcWallet({ uri: walletCredential(config), relays: deps.relays })
   }
 }

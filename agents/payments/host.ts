@@ -8,7 +8,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { finalizeEvent, getPublicKey, type EventTemplate, type NostrEvent } from '../../nips/01.js'
 import { Escrow } from '../lightning/escrow.js'
 import { FakeLightningNetwork, type FakeLightningNode } from '../lightning/fake-network.js'
-import { createWallet } from '../lightning/index.js'
+import { createWallet, withWalletCredential } from '../lightning/index.js'
+import { resolveSecret, type SecretStore } from '../secrets.js'
 import { createLnurlHandler, lnurlHttpListener, sqliteZapStore, type LnurlAgent, type LnurlHandler } from '../lightning/lnurl.js'
 import { Treasury, treasuryPath } from '../lightning/treasury.js'
 import { LND_CANNOT_RECEIVE_BOLT12, WalletError, type LightningWallet } from '../lightning/wallet.js'
@@ -33,6 +34,8 @@ export interface HostPaymentsOptions {
   fakeNetwork?: FakeLightningNetwork
   /** Test doubles of the REST/NWC backends. */
   wallet?: LightningWallet
+  /** Encrypted credentials (agents/secrets.ts): the wallet's macaroon, rune or NWC URI. */
+  secrets?: SecretStore
   /** How often zap receipts, escrows and withdrawals are looked at. Default 1000 ms. */
   tickMs?: number
 }
@@ -63,9 +66,13 @@ export async function startHostPayments(options: HostPaymentsOptions): Promise<H
   mkdirSync(paymentsDir, { recursive: true, mode: 0o700 })
   const pool = new RelayPool({ verify: () => true, clock, log })
   const fakeNetwork = config.wallet.kind === 'fake' && !options.wallet ? (options.fakeNetwork ?? new FakeLightningNetwork({ clock, log: (line) => log.info({}, line) })) : options.fakeNetwork
+  const { config: walletConfig, inClear } = withWalletCredential(config.wallet, (secret, variable) =>
+    options.secrets ? resolveSecret(secret, { store: options.secrets, variable, log }) : undefined,
+  )
+  if (inClear) log.warn({ wallet: walletConfig.kind }, 'the wallet credential is in config.json in clear: move it to the encrypted secret store (`timmy secrets set`) and remove it from the file')
   const wallet =
     options.wallet ??
-    (await createWallet(config.wallet, { name: 'host', relays: pool, log: (line) => log.warn({ wallet: config.wallet.kind }, line), ...(fakeNetwork && { fakeNetwork }) }))
+    (await createWallet(walletConfig, { name: 'host', relays: pool, log: (line) => log.warn({ wallet: config.wallet.kind }, line), ...(fakeNetwork && { fakeNetwork }) }))
   const treasury = Treasury.open(treasuryPath(config.home), { wallet, clock, log: (msg, extra) => log.info(extra ?? {}, msg) })
   const escrow = wallet.supportsHoldInvoices
     ? Escrow.open(join(paymentsDir, 'escrow.sqlite'), {
