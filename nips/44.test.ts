@@ -9,7 +9,7 @@ import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex, concatBytes, hexToBytes } from '@noble/hashes/utils.js'
 import { base64 } from '@scure/base'
 import { generateSecretKey, getPublicKey } from './01.js'
-import { calcPaddedLen, decrypt, encrypt, getConversationKey, getMessageKeys, MAX_PLAINTEXT_LENGTH } from './44.js'
+import { calcPaddedLen, conversationKeyCache, decrypt, encrypt, getConversationKey, getMessageKeys, MAX_PLAINTEXT_LENGTH } from './44.js'
 
 const VECTORS_PATH = fileURLToPath(new URL('../../shared/vectors/nip44/nip44.vectors.json', import.meta.url))
 const haveVectors = existsSync(VECTORS_PATH)
@@ -155,5 +155,22 @@ describe('NIP-44 v2', () => {
       expect(padded - len).toBeLessThan(Math.max(32, len / 4))
       expect(padded).toBe(tools.utils.calcPaddedLen(len))
     }))
+  })
+})
+
+describe('conversationKeyCache', () => {
+  it('answers as getConversationKey does, keeps at most `capacity` keys, and checks its input', () => {
+    const cached = conversationKeyCache(2)
+    const [a, b, c] = [generateSecretKey(), generateSecretKey(), generateSecretKey()]
+    const peers = [a, b, c].map((k) => getPublicKey(k))
+    for (const peer of [...peers, ...peers]) expect(cached(a, peer)).toEqual(getConversationKey(a, peer))
+    // The same object comes back for a recent pair: the ECDH was not redone.
+    expect(cached(a, peers[2])).toBe(cached(a, peers[2]))
+    const first = cached(a, peers[0])
+    cached(a, peers[1])
+    cached(a, peers[2])
+    expect(cached(a, peers[0])).not.toBe(first) // evicted after two newer pairs
+    expect(cached(b, peers[0])).toEqual(cached(a, peers[1]))
+    expect(() => cached(new Uint8Array(31), peers[0])).toThrow(/32-byte/)
   })
 })

@@ -13,7 +13,7 @@ import { secp256k1 } from '@noble/curves/secp256k1.js'
 import { expand, extract } from '@noble/hashes/hkdf.js'
 import { hmac } from '@noble/hashes/hmac.js'
 import { sha256 } from '@noble/hashes/sha2.js'
-import { concatBytes, hexToBytes, randomBytes } from '@noble/hashes/utils.js'
+import { bytesToHex, concatBytes, hexToBytes, randomBytes } from '@noble/hashes/utils.js'
 import { base64 } from '@scure/base'
 import { isHex64 } from './01.js'
 
@@ -46,6 +46,30 @@ export function getConversationKey(secretKey: Uint8Array, publicKeyHex: string):
     throw new Error('public key is not the x-coordinate of a point on secp256k1')
   }
   return extract(sha256, shared.subarray(1, 33), SALT)
+}
+
+/**
+ * getConversationKey remembering its last `capacity` answers. The ECDH behind it costs milliseconds
+ * in JS, and a DVM talks to the same peers over and over (request, feedback, result, payment).
+ * The cache is keyed by both keys and holds only derived conversation keys; it lives as long as
+ * the caller keeps the returned function.
+ */
+export function conversationKeyCache(capacity = 1024): (secretKey: Uint8Array, publicKeyHex: string) => Uint8Array {
+  const cache = new Map<string, Uint8Array>()
+  return (secretKey, publicKeyHex) => {
+    checkBytes(secretKey, 32, 'secret key')
+    const id = bytesToHex(secretKey) + publicKeyHex
+    const hit = cache.get(id)
+    if (hit) {
+      cache.delete(id)
+      cache.set(id, hit)
+      return hit
+    }
+    const key = getConversationKey(secretKey, publicKeyHex)
+    cache.set(id, key)
+    if (cache.size > capacity) cache.delete(cache.keys().next().value as string)
+    return key
+  }
 }
 
 /** Per-message keys: HKDF-expand(conversation key, nonce) split into ChaCha key, ChaCha nonce and HMAC key. */

@@ -213,19 +213,22 @@ export function parseJobRequest(value: unknown): JobRequest {
   return request
 }
 
+// Requests, feedback and results of one job all use the same pair of keys: derive it once.
+const conversationKey = nip44.conversationKeyCache()
+
 function schemeOf(payload: string): EncryptionScheme {
   return payload.includes('?iv=') ? 'nip04' : 'nip44'
 }
 
 function encryptWith(scheme: EncryptionScheme, secretKey: Uint8Array, peerPubkey: string, plaintext: string): string {
   if (scheme === 'nip04') return nip04Encrypt(secretKey, peerPubkey, plaintext)
-  return nip44.encrypt(plaintext, nip44.getConversationKey(secretKey, peerPubkey))
+  return nip44.encrypt(plaintext, conversationKey(secretKey, peerPubkey))
 }
 
 function decryptWith(scheme: EncryptionScheme, secretKey: Uint8Array, peerPubkey: string, payload: string, what: string): string {
   try {
     if (scheme === 'nip04') return nip04Decrypt(secretKey, peerPubkey, payload)
-    return nip44.decrypt(payload, nip44.getConversationKey(secretKey, peerPubkey))
+    return nip44.decrypt(payload, conversationKey(secretKey, peerPubkey))
   } catch (err) {
     return invalid(`cannot decrypt ${what} (${scheme === 'nip04' ? 'NIP-04' : 'NIP-44'}): ${(err as Error).message}`)
   }

@@ -122,15 +122,35 @@ export interface VerifiedPayment {
   msats: number
 }
 
-/** job → payer → msats, for payments to `recipient`. */
-function paymentIndex(payments: readonly VerifiedPayment[], recipient: string): Map<string, Map<string, number>> {
-  const paid = new Map<string, Map<string, number>>()
+/**
+ * The first 7 hex digits of a job id as a small integer, −1 for no job. Reputation looks labels up
+ * by job a hundred thousand times; hashing this number instead of the 64-character id is what keeps
+ * those lookups cheap. Ids that share the digits are told apart by the full id.
+ */
+function jobKey(job: string | undefined): number {
+  if (job === undefined) return -1
+  let key = 0
+  for (let i = 0; i < 7; i++) {
+    const c = job.charCodeAt(i)
+    key = key * 16 + (c <= 57 ? c - 48 : c - 87)
+  }
+  return key
+}
+
+/** job key → job → payer → msats, for payments to one recipient. */
+type PaymentIndex = Map<number, Map<string, Map<string, number>>>
+
+function paymentIndex(payments: readonly VerifiedPayment[], recipient: string): PaymentIndex {
+  const paid: PaymentIndex = new Map()
   for (const p of payments) {
-    if (!isHex64(p.job) || !isHex64(p.payer) || !isHex64(p.recipient)) throw new TypeError('a verified payment needs hex job, payer and recipient')
+    if (!isHex64(p.job) || !isHex64(p.payer) || (p.recipient !== recipient && !isHex64(p.recipient))) throw new TypeError('a verified payment needs hex job, payer and recipient')
     if (!Number.isSafeInteger(p.msats) || p.msats < 0) throw new RangeError('a verified payment needs a whole, non-negative msats amount')
     if (p.recipient !== recipient) continue
-    let payers = paid.get(p.job)
-    if (payers === undefined) paid.set(p.job, (payers = new Map()))
+    const key = jobKey(p.job)
+    let jobs = paid.get(key)
+    if (jobs === undefined) paid.set(key, (jobs = new Map()))
+    let payers = jobs.get(p.job)
+    if (payers === undefined) jobs.set(p.job, (payers = new Map()))
     // Integer msats: the sum is exact whatever the order.
     payers.set(p.payer, (payers.get(p.payer) ?? 0) + p.msats)
   }
@@ -273,10 +293,41 @@ function supersedes(namespace: string, createdAt: number, id: string, known: Lab
   return createdAt !== known.createdAt ? createdAt > known.createdAt : id < known.id
 }
 
-/** One labeller's labels that count: job ('' for none) → the label's evidence. */
-interface LabellerLabels {
-  labeller: string
-  jobs: Map<string, LabelEvidence>
+/** One labeller's labels that count: one per job (labels naming no job share one). */
+class LabellerLabels {
+  readonly labels: LabelEvidence[] = []
+  private readonly keys: number[] = []
+  /** job key → index in labels; for a key that several jobs share, job → index. */
+  private readonly slots = new Map<number, number | Map<string, number>>()
+
+  constructor(readonly labeller: string) {}
+
+  /** The index of the label for `job`, if there is one. */
+  find(job: string | undefined, key: number): number | undefined {
+    const slot = this.slots.get(key)
+    if (typeof slot === 'number') return this.labels[slot].job === job ? slot : undefined
+    return slot?.get(job ?? '')
+  }
+
+  add(job: string | undefined, key: number, evidence: LabelEvidence): void {
+    const index = this.labels.length
+    this.labels.push(evidence)
+    this.keys.push(key)
+    const slot = this.slots.get(key)
+    if (slot === undefined) this.slots.set(key, index)
+    else if (typeof slot === 'number') this.slots.set(key, new Map([[this.labels[slot].job ?? '', slot], [job ?? '', index]]))
+    else slot.set(job ?? '', index)
+  }
+
+  /** The labels in ascending job order (no job first), the order the sums run in. */
+  inJobOrder(): LabelEvidence[] {
+    const { labels, keys } = this
+    if (labels.length === 1) return labels
+    // Job keys order jobs as their ids do; the ids themselves decide only between equal keys.
+    const order = labels.map((_, i) => i)
+    order.sort((a, b) => keys[a] - keys[b] || compareStrings(labels[a].job ?? '', labels[b].job ?? ''))
+    return order.map((i) => labels[i])
+  }
 }
 
 /** One score's sums. Labels arrive labeller by labeller; a trusted labeller's share is capped when it ends. */
@@ -348,9 +399,6 @@ function evidenceFor(fields: JobOutcomeFields, id: string, labeller: string, cre
   }
 }
 
-/** A labeller's labels in job order; a label naming no job sorts first, as the job ''. */
-const byJob = (a: LabelEvidence, b: LabelEvidence) => compareStrings(a.job ?? '', b.job ?? '')
-
 /** Scores one agent overall and per capability, with the evidence behind each number. */
 export function computeReputation(input: ReputationInput): ReputationReport {
   const { agent, labels, trust, payments = [], deletions = [], now } = input
@@ -391,8 +439,9 @@ export function computeReputation(input: ReputationInput): ReputationReport {
     else if (deleted.size > 0 && deleted.get(id)?.has(labeller)) skipped.push({ id, reason: 'deleted by its author (NIP-09)' })
     else {
       const job = fields.job
+      const key = jobKey(job)
       const standing = trust.standing.get(labeller)
-      const paidMsats = paid.size === 0 || job === undefined ? 0 : (paid.get(job)?.get(labeller) ?? 0)
+      const paidMsats = paid.size === 0 || job === undefined ? 0 : (paid.get(key)?.get(job)?.get(labeller) ?? 0)
       // Weight depends only on who labelled which job, so a weightless label is dropped before it
       // costs anything more: this is where a sybil army ends.
       if (standing === undefined && paidMsats === 0) {
@@ -400,18 +449,18 @@ export function computeReputation(input: ReputationInput): ReputationReport {
         continue
       }
       let mine = byLabeller.get(labeller)
-      if (mine === undefined) byLabeller.set(labeller, (mine = { labeller, jobs: new Map() }))
-      const slot = job ?? ''
-      const known = mine.jobs.get(slot)
-      if (known !== undefined) {
-        if (known.id === id) continue // the same event from another relay
-        if (!supersedes(fields.namespace, createdAt, id, known)) {
-          skipped.push({ id, reason: SUPERSEDED, supersededBy: known.id })
-          continue
-        }
-        skipped.push({ id: known.id, reason: SUPERSEDED, supersededBy: id })
+      if (mine === undefined) byLabeller.set(labeller, (mine = new LabellerLabels(labeller)))
+      const slot = mine.find(job, key)
+      if (slot === undefined) {
+        mine.add(job, key, evidenceFor(fields, id, mine.labeller, createdAt, paidMsats, standing ?? 0, now, params))
+        continue
       }
-      mine.jobs.set(slot, evidenceFor(fields, id, mine.labeller, createdAt, paidMsats, standing ?? 0, now, params))
+      const known = mine.labels[slot]
+      if (known.id === id) continue // the same event from another relay
+      if (supersedes(fields.namespace, createdAt, id, known)) {
+        skipped.push({ id: known.id, reason: SUPERSEDED, supersededBy: id })
+        mine.labels[slot] = evidenceFor(fields, id, mine.labeller, createdAt, paidMsats, standing ?? 0, now, params)
+      } else skipped.push({ id, reason: SUPERSEDED, supersededBy: known.id })
     }
   }
   skipped.sort((a, b) => compareStrings(a.id, b.id))
@@ -422,10 +471,8 @@ export function computeReputation(input: ReputationInput): ReputationReport {
   const overall = new ScoreSum()
   const perKind = new Map<number, ScoreSum>()
   const labellers = [...byLabeller.values()].sort((a, b) => compareStrings(a.labeller, b.labeller))
-  for (const { jobs } of labellers) {
-    const items = [...jobs.values()]
-    if (items.length > 1) items.sort(byJob)
-    for (const item of items) {
+  for (const mine of labellers) {
+    for (const item of mine.inJobOrder()) {
       evidence.push(item)
       overall.add(item)
       if (item.kind !== undefined) {
