@@ -35,6 +35,11 @@ const integer = (what: string) => (value: string) => {
   return n
 }
 const collect = (value: string, previous: string[]) => [...previous, value]
+const reputationScore = (value: string) => {
+  const n = Number(value)
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError('the minimum reputation must be a number from 0 to 1')
+  return n
+}
 
 function homeOption(): Option {
   return new Option('--home <dir>', 'data directory (default $TIMMY_HOME or ./.timmy)')
@@ -187,6 +192,7 @@ export function registerAgentCommands(program: Command): void {
     .option('--auction', 'put the job out to a sealed-bid second-price auction; --bid is the reserve price')
     .option('--bid-window <seconds>', 'with --auction: how long bids are taken', integer('bid window'), 30)
     .option('--reveal-window <seconds>', 'with --auction: how long bidders have to reveal after bidding closes', integer('reveal window'), 30)
+    .option('--min-reputation <score>', 'with --auction: reject bidders whose reputation in your web of trust is below this score (0 to 1)', reputationScore)
     .addOption(homeOption())
     .addOption(passphraseOption())
     .action(
@@ -208,6 +214,7 @@ export function registerAgentCommands(program: Command): void {
           auction?: boolean
           bidWindow: number
           revealWindow: number
+          minReputation?: number
         },
       ) => {
         try {
@@ -222,6 +229,7 @@ export function registerAgentCommands(program: Command): void {
           const secretKey = options.key ? (await openKeystore(config, log, options)).load(options.key) : generateSecretKey()
           const relays = options.relay.length ? options.relay : [`ws://127.0.0.1:${config.relayPort}`, ...config.relays]
           const inputs: JobRequestInput[] = options.input.map((value) => ({ type: options.inputType, value }))
+          if (options.minReputation !== undefined && !options.auction) throw new Error('--min-reputation applies to --auction only')
           if (options.auction) {
             if (options.bid === undefined) throw new Error('an auction needs --bid: the reserve price in msats')
             if (options.to || options.encrypt) throw new Error('an auction is an open, public request: --to and --encrypt do not apply')
@@ -237,6 +245,7 @@ export function registerAgentCommands(program: Command): void {
                 reserveMsats: options.bid,
                 bidWindowSeconds: options.bidWindow,
                 revealWindowSeconds: options.revealWindow,
+                ...(options.minReputation !== undefined && { minReputation: options.minReputation }),
                 relays,
                 ...(options.key && { keyName: options.key }),
                 secretKey,

@@ -260,6 +260,11 @@ function jobKind(value: string | undefined): number {
   return invalid(`the k tag must be a job request kind (5000-5999), got ${JSON.stringify(value.slice(0, 16))}`)
 }
 
+/** NIP-32: every label's mark names a namespace an `L` tag declares. */
+function checkDeclared(mark: string, namespace: string | undefined, moreNamespaces: string[] | undefined): void {
+  if (mark !== namespace && !moreNamespaces?.includes(mark)) invalid(`a label is marked ${JSON.stringify(mark.slice(0, 64))}, which no L tag declares`)
+}
+
 function countError(name: string, what: string, count: number, required: boolean): string | undefined {
   if (count > 1 || (required && count === 0)) return `a job-outcome label needs ${required ? 'exactly' : 'at most'} one ${name} tag (${what}), found ${count}`
   return undefined
@@ -351,10 +356,8 @@ export function readJobOutcomeFields(event: NostrEvent, knownAgent: string | und
   }
   if (mark === undefined) invalid('a label event needs at least one l tag')
   if (targets === 0) invalid('a label event needs at least one target: an e, p, a, r or t tag')
-  const declared = (m: string) => m === namespace || (moreNamespaces !== undefined && moreNamespaces.includes(m))
-  const undeclared = (m: string) => invalid(`a label is marked ${JSON.stringify(m.slice(0, 64))}, which no L tag declares`)
-  if (!declared(mark)) undeclared(mark)
-  if (moreMarks !== undefined) for (const m of moreMarks) if (!declared(m)) undeclared(m)
+  if (mark !== namespace) checkDeclared(mark, namespace, moreNamespaces)
+  if (moreMarks !== undefined) for (const m of moreMarks) checkDeclared(m, namespace, moreNamespaces)
   const tagError = countError('p', 'the agent', ps, true)
   if (tagError) invalid(tagError)
   const agent = p !== undefined && p === knownAgent ? p : hexValue(p, 'p')

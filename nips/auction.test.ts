@@ -42,11 +42,14 @@ const party = (byte: number): Party => {
 }
 const [alice, bob, carol, dave, erin, mallory] = [1, 2, 3, 4, 5, 6].map(party)
 
-function openAuction(options: { reserve?: number; by?: Party; bidDeadline?: number; revealDeadline?: number } = {}): { event: NostrEvent; request: AuctionRequest } {
+function openAuction(
+  options: { reserve?: number; by?: Party; bidDeadline?: number; revealDeadline?: number; minReputation?: number; reputationRoot?: string } = {},
+): { event: NostrEvent; request: AuctionRequest } {
+  const { minReputation, reputationRoot } = options
   const template = buildJobRequest({
     kind: 5001,
     inputs: [{ type: 'text', value: 'Summarize this.' }],
-    params: auctionRequestParams({ bidDeadline: options.bidDeadline ?? BID_DEADLINE, revealDeadline: options.revealDeadline ?? REVEAL_DEADLINE }),
+    params: auctionRequestParams({ bidDeadline: options.bidDeadline ?? BID_DEADLINE, revealDeadline: options.revealDeadline ?? REVEAL_DEADLINE, minReputation, reputationRoot }),
     bidMsats: options.reserve ?? RESERVE,
     createdAt: T0,
   })
@@ -702,17 +705,141 @@ describe('verifyAuction', () => {
   })
 })
 
+describe('minimum reputation', () => {
+  it('is read from the request, with the requester as trust root unless another is named', () => {
+    expect(openAuction().request).toMatchObject({ reputationRoot: alice.pk })
+    expect(openAuction().request.minReputation).toBeUndefined()
+    expect(openAuction({ minReputation: 0.25 }).request).toMatchObject({ minReputation: 0.25, reputationRoot: alice.pk })
+    expect(openAuction({ minReputation: 1, reputationRoot: erin.pk }).request).toMatchObject({ minReputation: 1, reputationRoot: erin.pk })
+  })
+
+  it.each([
+    ['a minimum above 1', { min_reputation: ['1.5'] }, /min_reputation must be a decimal from 0 to 1/],
+    ['a negative minimum', { min_reputation: ['-0.1'] }, /min_reputation must be a decimal from 0 to 1/],
+    ['a minimum that is not a number', { min_reputation: ['high'] }, /min_reputation must be a decimal from 0 to 1/],
+    ['two minimums', { min_reputation: ['0.1', '0.2'] }, /at most one min_reputation param/],
+    ['a root that is not a pubkey', { reputation_root: ['npub1xyz'] }, /reputation_root must be a 64-character/],
+  ])('rejects a request with %s', (_name, extra, message) => {
+    const params = { ...auctionRequestParams({ bidDeadline: BID_DEADLINE, revealDeadline: REVEAL_DEADLINE }), ...extra }
+    const event = finalizeEvent(buildJobRequest({ kind: 5001, inputs: [], params, bidMsats: RESERVE, createdAt: T0 }), alice.sk)
+    expect(() => parseAuctionRequest(event)).toThrow(message)
+  })
+
+  it('will not build params with a minimum outside 0..1 or a malformed root', () => {
+    expect(() => auctionRequestParams({ bidDeadline: BID_DEADLINE, revealDeadline: REVEAL_DEADLINE, minReputation: 2 })).toThrow(RangeError)
+    expect(() => auctionRequestParams({ bidDeadline: BID_DEADLINE, revealDeadline: REVEAL_DEADLINE, reputationRoot: 'x' })).toThrow(TypeError)
+  })
+
+  /** Bob bids lowest but scores 0.4; carol (0.8) and dave (0.6, exactly the minimum) count. */
+  function gatedAuction() {
+    const { event, request } = openAuction({ minReputation: 0.6 })
+    const b = commit(request, bob, 10_000, T0 + 10)
+    const c = commit(request, carol, 20_000, T0 + 20, [b.commit.id])
+    const d = commit(request, dave, 30_000, T0 + 30, [c.commit.id])
+    const bob2 = commit(request, bob, 5_000, T0 + 40, [d.commit.id])
+    const commits = [b.commit, c.commit, d.commit, bob2.commit]
+    const reveals = [reveal(b, REVEAL_AT), reveal(c, REVEAL_AT), reveal(d, REVEAL_AT)]
+    const scores = new Map([[bob.pk, 0.4], [carol.pk, 0.8], [dave.pk, 0.6]])
+    const outcome = computeOutcome({ request: event, commits, reveals, reputation: scores })
+    return { event, request, bids: { b, c, d, bob2 }, commits, reveals, scores, outcome, outcomeEvent: publish(outcome) }
+  }
+
+  it('rejects every commit of a bidder below the minimum, listing each with its score', () => {
+    const a = gatedAuction()
+    expect(a.outcome.commits.map((c) => c.status)).toEqual(['below-minimum-reputation', 'winner', 'outbid', 'below-minimum-reputation'])
+    expect(statusOf(a.outcome, a.reveals[0])).toBe('commit-not-counted')
+    expect(a.outcome.reputation).toEqual({ [bob.pk]: 0.4 })
+    expect(a.outcome.rejected.filter((r) => r.code === 'below-minimum-reputation').map((r) => r.reason)).toEqual([
+      "the bidder's reputation score 0.4 is below the minimum 0.6",
+      "the bidder's reputation score 0.4 is below the minimum 0.6",
+    ])
+    expect(a.outcome.winner?.bidder).toBe(carol.pk)
+    expect(a.outcome.clearingPriceMsats).toBe(30_000)
+    expect(a.outcome.unresolved).toEqual([])
+    expect(parseOutcome(a.outcomeEvent).reputation).toEqual({ [bob.pk]: 0.4 })
+  })
+
+  it('scores a bidder missing from the scores 0, and rejects nobody without a minimum', () => {
+    const a = gatedAuction()
+    const unscored = computeOutcome({ request: a.event, commits: a.commits, reveals: a.reveals, reputation: new Map([[carol.pk, 0.8]]) })
+    expect(unscored.commits.map((c) => c.status)).toEqual(['below-minimum-reputation', 'winner', 'below-minimum-reputation', 'below-minimum-reputation'])
+    expect(unscored.reputation).toEqual({ [bob.pk]: 0, [dave.pk]: 0 })
+    const { event, request } = openAuction()
+    const b = commit(request, bob, 10_000, T0 + 10)
+    const open = computeOutcome({ request: event, commits: [b.commit], reveals: [reveal(b, REVEAL_AT)], reputation: new Map([[bob.pk, 0]]) })
+    expect(open.winner?.bidder).toBe(bob.pk)
+    expect(open.reputation).toEqual({})
+  })
+
+  it('verifies with the stated scores, saying what it could not check, and with the verifier’s own', () => {
+    const a = gatedAuction()
+    const input = { request: a.event, outcomeEvent: a.outcomeEvent, commits: a.commits, reveals: a.reveals }
+    const trusting = verifyAuction(input)
+    expect(trusting.ok).toBe(true)
+    expect(trusting.notes).toEqual([
+      'bidders were rejected below the minimum reputation by the scores the outcome states; pass reputation to check them',
+      'bidders counted were taken to meet the minimum reputation 0.6; pass reputation to check them',
+    ])
+    expect(verifyAuction({ ...input, reputation: a.scores })).toEqual({ ok: true, problems: [], notes: [] })
+  })
+
+  it('flags a stated score that differs from the verifier’s, and a rejection its scores do not support', () => {
+    const a = gatedAuction()
+    const input = { request: a.event, outcomeEvent: a.outcomeEvent, commits: a.commits, reveals: a.reveals }
+    const lower = verifyAuction({ ...input, reputation: new Map([...a.scores, [bob.pk, 0.3]]) })
+    expect(lower.problems).toEqual([`reputation of ${bob.pk.slice(0, 12)}: the outcome says 0.4, the verifier's scores say 0.3`])
+    const above = verifyAuction({ ...input, reputation: new Map([...a.scores, [bob.pk, 0.9]]) })
+    expect(above.ok).toBe(false)
+    expect(above.problems).toContainEqual(expect.stringMatching(new RegExp(`^commit ${a.bids.b.commit.id.slice(0, 12)}: the outcome says .*below-minimum-reputation.*, the rules give .*winner`)))
+    expect(above.problems).toContainEqual(expect.stringMatching(/^winner: the outcome says .*, the rules give /))
+    expect(above.problems).toContainEqual(`reputation of ${bob.pk.slice(0, 12)}: the outcome says 0.4, the verifier's scores say 0.9`)
+    const dave = verifyAuction({ ...input, reputation: new Map([...a.scores, [a.bids.d.bidder.pk, 0.59]]) })
+    expect(dave.problems).toContainEqual(expect.stringMatching(/the outcome says .*outbid.*, the rules give .*below-minimum-reputation/))
+  })
+
+  it('catches a rejection whose score the outcome does not state, or states above the minimum', () => {
+    const a = gatedAuction()
+    const input = { request: a.event, commits: a.commits, reveals: a.reveals }
+    const unstated = verifyAuction({ ...input, outcomeEvent: forge(a.outcomeEvent, (tags) => tags.filter((t) => t[0] !== 'reputation')) })
+    expect(unstated.ok).toBe(false)
+    expect(unstated.problems).toContainEqual(expect.stringMatching(/the outcome says .*below-minimum-reputation.*, the rules give /))
+    const inconsistent = verifyAuction({ ...input, outcomeEvent: forge(a.outcomeEvent, (tags) => tags.map((t) => (t[0] === 'reputation' ? [t[0], t[1], '0.7'] : t))) })
+    expect(inconsistent.ok).toBe(false)
+  })
+
+  it('catches an outcome that drops a below-minimum bid instead of listing it', () => {
+    const a = gatedAuction()
+    // The auctioneer leaves bob's commits (and reveal) out altogether rather than listing them as rejected.
+    const kept = a.commits.filter((e) => e.pubkey !== bob.pk)
+    const dropped = computeOutcome({ request: a.event, commits: kept, reveals: a.reveals.slice(1), reputation: a.scores })
+    const silent = forge(publish(dropped), (tags) => tags.filter((t) => t[0] !== 'unresolved'))
+    const fromChain = verifyAuction({ request: a.event, outcomeEvent: silent, commits: kept, reveals: a.reveals.slice(1), reputation: a.scores })
+    expect(fromChain.problems).toContainEqual(expect.stringMatching(/^dropped bid: commit .* references commit .* neither lists nor declares/))
+    const withBid = verifyAuction({ request: a.event, outcomeEvent: publish(dropped), commits: a.commits, reveals: a.reveals, reputation: a.scores })
+    expect(withBid.problems).toContainEqual(expect.stringMatching(/^dropped bid: the outcome declares commit .* unresolved, but it is a valid commit/))
+  })
+})
+
 describe('nips/auction.md examples', () => {
   const markdown = readFileSync(new URL('./auction.md', import.meta.url), 'utf8')
   const blocks = [...markdown.matchAll(/```json\n([\s\S]*?)\n```/g)].map((m) => JSON.parse(m[1]) as Record<string, unknown>)
   const events = blocks.filter((b) => 'kind' in b) as unknown as NostrEvent[]
-  const ofKind = (test: (kind: number) => boolean) => events.filter((e) => test(e.kind))
+  const isRequest = (e: NostrEvent) => e.kind >= 5000 && e.kind < 6000
+  // Each example auction: its request and the events tagged with its id.
+  const auctions = events.filter(isRequest).map((request) => {
+    const of = (kind: number) => events.filter((e) => e.kind === kind && e.tags.some((t) => t[0] === 'e' && t[1] === request.id))
+    return { request, commits: of(AUCTION_COMMIT_KIND), reveals: of(AUCTION_REVEAL_KIND), outcomes: of(AUCTION_OUTCOME_KIND) }
+  })
+  const [plain, withMinimum] = auctions
 
-  it('has a request, commits, reveals and an outcome, all validly signed', () => {
-    expect(ofKind((k) => k >= 5000 && k < 6000)).toHaveLength(1)
-    expect(ofKind((k) => k === AUCTION_COMMIT_KIND).length).toBeGreaterThan(1)
-    expect(ofKind((k) => k === AUCTION_REVEAL_KIND).length).toBeGreaterThan(1)
-    expect(ofKind((k) => k === AUCTION_OUTCOME_KIND)).toHaveLength(1)
+  it('has two auctions, each with a request, commits, reveals and an outcome, all validly signed', () => {
+    expect(auctions).toHaveLength(2)
+    for (const auction of auctions) {
+      expect(auction.commits.length).toBeGreaterThan(1)
+      expect(auction.reveals.length).toBeGreaterThan(1)
+      expect(auction.outcomes).toHaveLength(1)
+    }
+    expect(auctions.reduce((n, a) => n + 1 + a.commits.length + a.reveals.length + a.outcomes.length, 0)).toBe(events.length)
     expect(events.length + 1).toBe(blocks.length)
     for (const event of events) expect(verifyEvent(event), event.id).toBe(true)
   })
@@ -729,14 +856,11 @@ describe('nips/auction.md examples', () => {
   it('the commitment test vector holds, and opens the first commit', () => {
     const vector = blocks.find((b) => 'commitment' in b) as { job_id: string; bidder: string; amount: number; nonce: string; commitment: string }
     expect(computeCommitment({ jobId: vector.job_id, bidder: vector.bidder, priceMsats: vector.amount, nonce: vector.nonce })).toBe(vector.commitment)
-    expect(ofKind((k) => k === AUCTION_COMMIT_KIND).map((e) => parseCommit(e).commitment)).toContain(vector.commitment)
+    expect(plain.commits.map((e) => parseCommit(e).commitment)).toContain(vector.commitment)
   })
 
   it('the example auction verifies, and the encrypted reveal opens with the example auctioneer key (0x01…)', () => {
-    const [request] = ofKind((k) => k >= 5000 && k < 6000)
-    const [outcomeEvent] = ofKind((k) => k === AUCTION_OUTCOME_KIND)
-    const commits = ofKind((k) => k === AUCTION_COMMIT_KIND)
-    const reveals = ofKind((k) => k === AUCTION_REVEAL_KIND)
+    const { request, commits, reveals, outcomes: [outcomeEvent] } = plain
     expect(request.pubkey).toBe(alice.pk)
     expect(verifyAuction({ request, outcomeEvent, commits, reveals, auctioneerSecret: alice.sk })).toEqual({ ok: true, problems: [], notes: [] })
     const encrypted = reveals.map(parseReveal).find((r) => r.encrypted)!
@@ -744,5 +868,18 @@ describe('nips/auction.md examples', () => {
     const recomputed = computeOutcome({ request, commits, reveals, auctioneerSecret: alice.sk })
     const { id: _id, createdAt: _c, event: _e, ...stated } = parseOutcome(outcomeEvent)
     expect(stated).toEqual(outcomeRecord(recomputed))
+  })
+
+  it('the example with a minimum reputation verifies with the scores it states, and with the same scores computed (0x04… 0.5, 0x02… 0.7)', () => {
+    const { request, commits, reveals, outcomes: [outcomeEvent] } = withMinimum
+    expect(parseAuctionRequest(request)).toMatchObject({ minReputation: 0.6, reputationRoot: alice.pk })
+    const scores = new Map([[dave.pk, 0.5], [bob.pk, 0.7]])
+    const stated = verifyAuction({ request, outcomeEvent, commits, reveals })
+    expect(stated.ok).toBe(true)
+    expect(stated.notes.join('\n')).toMatch(/minimum reputation/)
+    expect(verifyAuction({ request, outcomeEvent, commits, reveals, reputation: scores })).toEqual({ ok: true, problems: [], notes: [] })
+    const { id: _id, createdAt: _c, event: _e, ...record } = parseOutcome(outcomeEvent)
+    expect(record).toEqual(outcomeRecord(computeOutcome({ request, commits, reveals, reputation: scores })))
+    expect(record.reputation).toEqual({ [dave.pk]: 0.5 })
   })
 })

@@ -81,21 +81,59 @@ export interface AuctionRequest {
   createdAt: number
   /** The request's `relays` tag, where bids should be published. */
   relays: string[]
+  /** The `min_reputation` param: bidders whose score is below it are rejected. */
+  minReputation?: number
+  /** Whose web of trust the bidders' scores are computed in: the `reputation_root` param, or the auctioneer. */
+  reputationRoot: string
   event: NostrEvent
 }
 
+/** A score from 0 to 1 written as a plain decimal: "0", "0.35", "1". */
+const SCORE = /^(0|1)(\.[0-9]+)?$/
+
+export interface AuctionTerms {
+  bidDeadline: number
+  revealDeadline: number
+  /** Reject bidders whose reputation score (0..1) is below this. */
+  minReputation?: number
+  /** The trust root the scores are computed with; the auctioneer when absent. */
+  reputationRoot?: string
+}
+
 /** The `param` entries that make a NIP-90 job request an auction (pass them to buildJobRequest with bidMsats = reserve). */
-export function auctionRequestParams(deadlines: { bidDeadline: number; revealDeadline: number }): Record<string, string[]> {
-  const { bidDeadline, revealDeadline } = deadlines
+export function auctionRequestParams(terms: AuctionTerms): Record<string, string[]> {
+  const { bidDeadline, revealDeadline, minReputation, reputationRoot } = terms
   if (!Number.isSafeInteger(bidDeadline) || bidDeadline < 0) throw new RangeError('bidDeadline must be unix seconds')
   if (!Number.isSafeInteger(revealDeadline) || revealDeadline <= bidDeadline) throw new RangeError('revealDeadline must be unix seconds after bidDeadline')
-  return { auction: [AUCTION_MECHANISM], bid_deadline: [String(bidDeadline)], reveal_deadline: [String(revealDeadline)] }
+  const params: Record<string, string[]> = { auction: [AUCTION_MECHANISM], bid_deadline: [String(bidDeadline)], reveal_deadline: [String(revealDeadline)] }
+  if (minReputation !== undefined) {
+    // Written as JavaScript writes numbers, which for tiny ones is an exponent the param does not allow.
+    if (!Number.isFinite(minReputation) || minReputation < 0 || minReputation > 1 || !SCORE.test(String(minReputation))) throw new RangeError('minReputation must be a decimal number from 0 to 1 (at least 1e-6)')
+    params.min_reputation = [String(minReputation)]
+  }
+  if (reputationRoot !== undefined) {
+    if (!isHex64(reputationRoot)) throw new TypeError('reputationRoot must be a 64-character lowercase hex pubkey')
+    params.reputation_root = [reputationRoot]
+  }
+  return params
 }
 
 function singleParam(params: Record<string, string[]>, name: string): string {
   const values = params[name]
   if (!values || values.length !== 1) invalid(`an auction needs exactly one ${name} param`)
   return values[0]
+}
+
+function optionalParam(params: Record<string, string[]>, name: string): string | undefined {
+  const values = params[name]
+  if (values && values.length !== 1) invalid(`an auction takes at most one ${name} param`)
+  return values?.[0]
+}
+
+function parseMinReputation(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined
+  if (!SCORE.test(value) || Number(value) > 1) invalid(`min_reputation must be a decimal from 0 to 1, got ${JSON.stringify(value.slice(0, 32))}`)
+  return Number(value)
 }
 
 /** Reads a job request that opens a sealed-bid auction; throws NostrProtocolError('invalid', reason). */
@@ -109,6 +147,9 @@ export function parseAuctionRequest(value: unknown): AuctionRequest {
   const revealDeadline = parseWholeNumber(singleParam(job.params, 'reveal_deadline'), 'reveal_deadline')
   if (bidDeadline <= job.event.created_at) invalid('bid_deadline must be after the request was created')
   if (revealDeadline <= bidDeadline) invalid('reveal_deadline must be after bid_deadline')
+  const minReputation = parseMinReputation(optionalParam(job.params, 'min_reputation'))
+  const reputationRoot = optionalParam(job.params, 'reputation_root') ?? job.pubkey
+  if (!isHex64(reputationRoot)) invalid('reputation_root must be a 64-character lowercase hex pubkey')
   return {
     id: job.id,
     kind: job.kind,
@@ -118,6 +159,8 @@ export function parseAuctionRequest(value: unknown): AuctionRequest {
     revealDeadline,
     createdAt: job.event.created_at,
     relays: job.relays,
+    ...(minReputation !== undefined && { minReputation }),
+    reputationRoot,
     event: job.event,
   }
 }
@@ -310,7 +353,7 @@ export function openReveal(reveal: AuctionReveal, auctioneerSecret?: Uint8Array)
 // ---------------------------------------------------------------------------------------------
 // Closing an auction.
 
-export const COMMIT_STATUSES = ['winner', 'outbid', 'no-reveal', 'above-reserve', 'late', 'duplicate', 'auctioneer-bid'] as const
+export const COMMIT_STATUSES = ['winner', 'outbid', 'no-reveal', 'above-reserve', 'late', 'duplicate', 'auctioneer-bid', 'below-minimum-reputation'] as const
 export type CommitStatus = (typeof COMMIT_STATUSES)[number]
 export const REVEAL_STATUSES = ['opened', 'duplicate', 'invalid', 'early', 'late', 'unknown-commit', 'not-bidder', 'commit-not-counted'] as const
 export type RevealStatus = (typeof REVEAL_STATUSES)[number]
@@ -346,7 +389,7 @@ export interface OutcomeRecord {
   reveals: ListedReveal[]
   /** Every valid opening (ranked and above-reserve bids), in commit order: encrypted reveals become checkable. */
   openings: ListedOpening[]
-  /** Reputation scores used to break price ties (only bidders who tied). */
+  /** The reputation scores the rules used: of bidders rejected below the minimum, and of bidders whose prices tied. */
   reputation: Record<string, number>
   /** Ids referenced by listed commits (`prev`) that are not listed: the auctioneer says it never saw them. */
   unresolved: string[]
@@ -385,6 +428,13 @@ interface CloseInput {
   commits: readonly NostrEvent[]
   reveals: readonly NostrEvent[]
   reputation: ReadonlyMap<string, number>
+  /**
+   * How a bidder missing from `reputation` fares against the minimum: as a score of 0 (the
+   * auctioneer's and a scoring verifier's view), or as meeting it (a verifier that has only the
+   * scores the outcome states, which names only the bidders it rejected).
+   */
+  unscored: 'zero' | 'meets-minimum'
+
   open: (reveal: AuctionReveal) => BidOpening
   verify: VerifyEvent
 }
@@ -440,16 +490,28 @@ function close(input: CloseInput): Outcome {
   const commitStatus = new Map<string, CommitStatus>()
   const commitById = new Map<string, AuctionCommit>()
   const counted = new Map<string, AuctionCommit>() // bidder -> the commit that counts
+  const belowMinimum: Record<string, number> = {} // bidder -> its score, below the minimum
+  const min = request.minReputation
+  const scoreBelowMinimum = (bidder: string): number | undefined => {
+    if (min === undefined) return undefined
+    const score = reputation.get(bidder) ?? (input.unscored === 'zero' ? 0 : undefined)
+    return score !== undefined && score < min ? score : undefined
+  }
   for (const commit of commits) {
     commitById.set(commit.id, commit)
     let status: CommitStatus | undefined
     let reason = ''
+    let score: number | undefined
     if (commit.bidder === request.auctioneer) {
       status = 'auctioneer-bid'
       reason = 'the auctioneer may not bid in its own auction'
     } else if (commit.createdAt > request.bidDeadline) {
       status = 'late'
       reason = `created_at ${commit.createdAt} is after the bid deadline ${request.bidDeadline}`
+    } else if ((score = scoreBelowMinimum(commit.bidder)) !== undefined) {
+      status = 'below-minimum-reputation'
+      reason = `the bidder's reputation score ${score} is below the minimum ${min}`
+      belowMinimum[commit.bidder] = score
     } else if (counted.has(commit.bidder)) {
       status = 'duplicate'
       reason = `the bidder's first commit ${counted.get(commit.bidder)!.id} is the one that counts`
@@ -520,9 +582,9 @@ function close(input: CloseInput): Outcome {
   const winner = ranked[0] ?? null
   const clearingPriceMsats = winner ? (ranked[1]?.priceMsats ?? request.reserveMsats) : null
 
-  const tieScores: Record<string, number> = {}
+  const usedScores: Record<string, number> = { ...belowMinimum }
   for (const bid of ranked) {
-    if (ranked.some((other) => other !== bid && other.priceMsats === bid.priceMsats)) tieScores[bid.bidder] = bid.reputation
+    if (ranked.some((other) => other !== bid && other.priceMsats === bid.priceMsats)) usedScores[bid.bidder] = bid.reputation
   }
 
   return {
@@ -535,7 +597,7 @@ function close(input: CloseInput): Outcome {
     commits: commits.map((c) => ({ id: c.id, bidder: c.bidder, status: commitStatus.get(c.id)! })),
     reveals: listedReveals,
     openings: commits.filter((c) => openings.has(c.id)).map((c) => ({ commitId: c.id, ...openings.get(c.id)! })),
-    reputation: tieScores,
+    reputation: usedScores,
     unresolved,
     noReveals,
     rejected,
@@ -552,7 +614,11 @@ export interface ComputeOutcomeOptions {
   request: NostrEvent
   commits: readonly NostrEvent[]
   reveals: readonly NostrEvent[]
-  /** pubkey → score; a higher score wins a price tie. Missing pubkeys score 0. */
+  /**
+   * pubkey → score (nips/reputation.md, computed at the bid deadline in the request's reputation
+   * root): a higher score wins a price tie, and one below the request's `min_reputation` rejects
+   * the bidder. Missing pubkeys score 0.
+   */
   reputation?: ReadonlyMap<string, number>
   /** Needed to read reveals encrypted to the auctioneer; without it (or openEncrypted) they count as invalid. */
   auctioneerSecret?: Uint8Array
@@ -574,6 +640,7 @@ export function computeOutcome(options: ComputeOutcomeOptions): Outcome {
     commits: options.commits,
     reveals: options.reveals,
     reputation: reputationMap(options.reputation),
+    unscored: 'zero',
     open: (reveal) => (reveal.opening || !openEncrypted ? openReveal(reveal, auctioneerSecret) : openEncrypted(reveal)),
     verify: options.verify ?? verifyEvent,
   })
@@ -690,7 +757,11 @@ export interface VerifyAuctionOptions {
   commits: readonly NostrEvent[]
   /** Every reveal the verifier found for the job. */
   reveals: readonly NostrEvent[]
-  /** The verifier's own reputation scores; without them the scores stated in the outcome are used for tie-breaks. */
+  /**
+   * The verifier's own reputation scores (missing pubkeys score 0), to check the ones the outcome
+   * used against; without them the stated scores are taken for rejections and tie-breaks, and the
+   * bidders it counted are taken to meet the minimum.
+   */
   reputation?: ReadonlyMap<string, number>
   /** The auctioneer's key, to check encrypted reveals the outcome calls invalid. */
   auctioneerSecret?: Uint8Array
@@ -789,9 +860,18 @@ export function verifyAuction(options: VerifyAuctionOptions): AuctionVerificatio
     if (status === 'invalid') notes.push(`encrypted reveal ${short(reveal.id)} is called invalid by the outcome; only the auctioneer (or the bidder, by publishing its opening) can check that`)
     throw new Error('encrypted, and the outcome states no opening for it')
   }
+  // Without scores of its own the verifier can only hold the outcome to the scores it states: it
+  // names the bidders it rejected below the minimum, and the others are taken to meet it.
   const reputation = options.reputation ?? new Map(Object.entries(stated.reputation))
-  if (!options.reputation && Object.keys(stated.reputation).length > 0) notes.push('price ties were broken with the reputation scores the outcome states; pass reputation to check them')
-  const recomputed = outcomeRecord(close({ request, commits: listedCommits, reveals: listedReveals, reputation: reputationMap(reputation), open, verify }))
+  if (!options.reputation) {
+    const rejected = new Set(stated.commits.filter((c) => c.status === 'below-minimum-reputation').map((c) => c.bidder))
+    if (rejected.size > 0) notes.push('bidders were rejected below the minimum reputation by the scores the outcome states; pass reputation to check them')
+    if (request.minReputation !== undefined) notes.push(`bidders counted were taken to meet the minimum reputation ${request.minReputation}; pass reputation to check them`)
+    if (Object.keys(stated.reputation).some((pubkey) => !rejected.has(pubkey))) notes.push('price ties were broken with the reputation scores the outcome states; pass reputation to check them')
+  }
+  const recomputed = outcomeRecord(
+    close({ request, commits: listedCommits, reveals: listedReveals, reputation: reputationMap(reputation), unscored: options.reputation ? 'zero' : 'meets-minimum', open, verify }),
+  )
 
   compareListed('commit', stated.commits, recomputed.commits, problems)
   compareListed('reveal', stated.reveals, recomputed.reveals, problems)
@@ -801,8 +881,11 @@ export function verifyAuction(options: VerifyAuctionOptions): AuctionVerificatio
   if (stated.clearingPriceMsats !== recomputed.clearingPriceMsats) {
     problems.push(`price: the outcome says ${stated.clearingPriceMsats ?? 'none'}, the rules give ${recomputed.clearingPriceMsats ?? 'none'} msats`)
   }
-  for (const [pubkey, score] of Object.entries(recomputed.reputation)) {
-    if (stated.reputation[pubkey] !== score) problems.push(`reputation of ${short(pubkey)}: the outcome says ${stated.reputation[pubkey] ?? 'nothing'}, the verifier's scores say ${score}`)
+  // Every score the rules used, and with the verifier's own scores every score the outcome states.
+  for (const pubkey of new Set([...Object.keys(recomputed.reputation), ...Object.keys(stated.reputation)])) {
+    const said = stated.reputation[pubkey] as number | undefined
+    const score = pubkey in recomputed.reputation ? recomputed.reputation[pubkey] : options.reputation ? (options.reputation.get(pubkey) ?? 0) : said
+    if (said !== score) problems.push(`reputation of ${short(pubkey)}: the outcome says ${said ?? 'nothing'}, the verifier's scores say ${score}`)
   }
 
   // Dropped bids, seen through the hash chain and through what the verifier found itself.

@@ -288,45 +288,50 @@ const compareStrings = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
  * Of two labels by one labeller for one job, the one that counts: ours over ai.wot, then newer, then
  * lower id (isNewerVersion's rule, on the fields the evidence keeps).
  */
-function supersedes(namespace: string, createdAt: number, id: string, known: LabelEvidence): boolean {
-  if (namespace !== known.namespace) return namespace === TIMMY_LABEL_NAMESPACE
-  return createdAt !== known.createdAt ? createdAt > known.createdAt : id < known.id
+function supersedes(label: LabelEvidence, known: LabelEvidence): boolean {
+  if (label.namespace !== known.namespace) return label.namespace === TIMMY_LABEL_NAMESPACE
+  return label.createdAt !== known.createdAt ? label.createdAt > known.createdAt : label.id < known.id
 }
 
-/** One labeller's labels that count: one per job (labels naming no job share one). */
+/** One labeller's labels with weight, in arrival order, several for one job until resolve() picks one. */
 class LabellerLabels {
-  readonly labels: LabelEvidence[] = []
+  private readonly labels: LabelEvidence[] = []
   private readonly keys: number[] = []
-  /** job key → index in labels; for a key that several jobs share, job → index. */
-  private readonly slots = new Map<number, number | Map<string, number>>()
 
   constructor(readonly labeller: string) {}
 
-  /** The index of the label for `job`, if there is one. */
-  find(job: string | undefined, key: number): number | undefined {
-    const slot = this.slots.get(key)
-    if (typeof slot === 'number') return this.labels[slot].job === job ? slot : undefined
-    return slot?.get(job ?? '')
-  }
-
-  add(job: string | undefined, key: number, evidence: LabelEvidence): void {
-    const index = this.labels.length
+  add(key: number, evidence: LabelEvidence): void {
     this.labels.push(evidence)
     this.keys.push(key)
-    const slot = this.slots.get(key)
-    if (slot === undefined) this.slots.set(key, index)
-    else if (typeof slot === 'number') this.slots.set(key, new Map([[this.labels[slot].job ?? '', slot], [job ?? '', index]]))
-    else slot.set(job ?? '', index)
   }
 
-  /** The labels in ascending job order (no job first), the order the sums run in. */
-  inJobOrder(): LabelEvidence[] {
+  /**
+   * The label that counts for each job, in ascending job order (no job first), the order the sums
+   * run in. Sorting also brings each job's labels together, in arrival order (the sort is stable):
+   * they are weighed against each other as they arrived, and the losers go to `skipped`.
+   */
+  resolve(skipped: IgnoredLabel[]): LabelEvidence[] {
     const { labels, keys } = this
     if (labels.length === 1) return labels
     // Job keys order jobs as their ids do; the ids themselves decide only between equal keys.
     const order = labels.map((_, i) => i)
     order.sort((a, b) => keys[a] - keys[b] || compareStrings(labels[a].job ?? '', labels[b].job ?? ''))
-    return order.map((i) => labels[i])
+    const counted: LabelEvidence[] = []
+    let known = labels[order[0]]
+    for (let i = 1; i < order.length; i++) {
+      const label = labels[order[i]]
+      if (label.job !== known.job) {
+        counted.push(known)
+        known = label
+      } else if (label.id === known.id) {
+        continue // the same event from another relay
+      } else if (supersedes(label, known)) {
+        skipped.push({ id: known.id, reason: SUPERSEDED, supersededBy: label.id })
+        known = label
+      } else skipped.push({ id: label.id, reason: SUPERSEDED, supersededBy: known.id })
+    }
+    counted.push(known)
+    return counted
   }
 }
 
@@ -420,9 +425,9 @@ export function computeReputation(input: ReputationInput): ReputationReport {
   const skipped: IgnoredLabel[] = []
   // Counted, not listed: a sybil army's labels should cost no more than counting them.
   let weightless = 0
-  // A labeller's labels naming no job (ai.wot) share the job '' and so collapse into one, like
-  // several labels for one job. Each label that may count becomes its evidence at once: the report
-  // needs that object anyway, and the rest of the labels allocate nothing (one reused record).
+  // A labeller's labels naming no job (ai.wot) collapse into one, like several labels for one job.
+  // Each label with weight becomes its evidence at once: the report needs that object anyway, and
+  // the other labels allocate nothing (one reused record).
   const byLabeller = new Map<string, LabellerLabels>()
   const fields = newJobOutcomeFields()
   for (const event of labels) {
@@ -450,29 +455,16 @@ export function computeReputation(input: ReputationInput): ReputationReport {
       }
       let mine = byLabeller.get(labeller)
       if (mine === undefined) byLabeller.set(labeller, (mine = new LabellerLabels(labeller)))
-      const slot = mine.find(job, key)
-      if (slot === undefined) {
-        mine.add(job, key, evidenceFor(fields, id, mine.labeller, createdAt, paidMsats, standing ?? 0, now, params))
-        continue
-      }
-      const known = mine.labels[slot]
-      if (known.id === id) continue // the same event from another relay
-      if (supersedes(fields.namespace, createdAt, id, known)) {
-        skipped.push({ id: known.id, reason: SUPERSEDED, supersededBy: id })
-        mine.labels[slot] = evidenceFor(fields, id, mine.labeller, createdAt, paidMsats, standing ?? 0, now, params)
-      } else skipped.push({ id, reason: SUPERSEDED, supersededBy: known.id })
+      mine.add(key, evidenceFor(fields, id, mine.labeller, createdAt, paidMsats, standing ?? 0, now, params))
     }
   }
-  skipped.sort((a, b) => compareStrings(a.id, b.id))
-  // An event delivered twice is reported once.
-  const ignored = skipped.filter((item, i) => i === 0 || item.id !== skipped[i - 1].id)
 
   const evidence: LabelEvidence[] = []
   const overall = new ScoreSum()
   const perKind = new Map<number, ScoreSum>()
   const labellers = [...byLabeller.values()].sort((a, b) => compareStrings(a.labeller, b.labeller))
   for (const mine of labellers) {
-    for (const item of mine.inJobOrder()) {
+    for (const item of mine.resolve(skipped)) {
       evidence.push(item)
       overall.add(item)
       if (item.kind !== undefined) {
@@ -484,6 +476,9 @@ export function computeReputation(input: ReputationInput): ReputationReport {
     overall.endLabeller(params)
     for (const sum of perKind.values()) sum.endLabeller(params)
   }
+  skipped.sort((a, b) => compareStrings(a.id, b.id))
+  // An event delivered twice is reported once.
+  const ignored = skipped.filter((item, i) => i === 0 || item.id !== skipped[i - 1].id)
 
   const byKind: Record<string, ReputationScore> = {}
   for (const kind of [...perKind.keys()].sort((a, b) => a - b)) byKind[kind] = (perKind.get(kind) as ScoreSum).score(params)

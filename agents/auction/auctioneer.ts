@@ -18,6 +18,7 @@ import {
   parseOutcome,
   parseReveal,
   type AuctionOutcome,
+  type AuctionRequest,
   type BidOpening,
   type Outcome,
 } from '../../nips/auction.js'
@@ -30,8 +31,12 @@ import { auctionTerms, type AuctionFact, type AuctionLog, type AuctionState } fr
 const QUERY_TIMEOUT_MS = 5000
 const RETRY_MS = 2000
 
-/** Scores that break price ties (higher wins); asked only for bidders whose valid bids tie. */
-export type ReputationLookup = (bidders: string[], kind: number) => Promise<ReadonlyMap<string, number>>
+/**
+ * Bidders' reputation scores for a job of `kind` as nips/auction.md §5.1 defines them: computed at
+ * `at` (the bid deadline) in `trustRoot`'s web of trust. Asked for every bidder when the auction has
+ * a minimum reputation, else only for bidders whose valid bids tie (the higher score wins the tie).
+ */
+export type ReputationLookup = (bidders: string[], kind: number, scoring: { at: number; trustRoot: string }) => Promise<ReadonlyMap<string, number>>
 
 export interface AuctioneerOptions {
   secretKey: Uint8Array
@@ -58,6 +63,15 @@ export interface OpenAuctionOptions {
   reserveMsats: number
   bidWindowSeconds: number
   revealWindowSeconds: number
+  /** Reject bidders whose reputation score (0..1) is below this; needs AuctioneerOptions.reputation. */
+  minReputation?: number
+  /** Whose web of trust the scores are computed in (default: the auctioneer). */
+  reputationRoot?: string
+}
+
+/** The bidders whose commits the closing rules weigh: made in time, not by the auctioneer. */
+function timelyBidders(state: AuctionState, terms: AuctionRequest): string[] {
+  return [...new Set(state.commits.filter((e) => e.created_at <= terms.bidDeadline && e.pubkey !== terms.auctioneer).map((e) => e.pubkey))]
 }
 
 /** What the outcome says, read back from the signed event. */
@@ -131,9 +145,11 @@ export class Auctioneer {
 
   /** Signs, logs and publishes an auctioned job request; returns it once a relay has it. */
   async open(options: OpenAuctionOptions): Promise<NostrEvent> {
+    const { minReputation, reputationRoot } = options
+    if (minReputation !== undefined && !this.reputation) throw new Error('an auction with a minimum reputation needs a reputation lookup to score the bidders')
     const createdAt = this.nowSeconds()
     const bidDeadline = createdAt + options.bidWindowSeconds
-    const params = { ...options.params, ...auctionRequestParams({ bidDeadline, revealDeadline: bidDeadline + options.revealWindowSeconds }) }
+    const params = { ...options.params, ...auctionRequestParams({ bidDeadline, revealDeadline: bidDeadline + options.revealWindowSeconds, minReputation, reputationRoot }) }
     const request = this.sign(
       buildJobRequest({
         kind: options.kind,
@@ -250,14 +266,22 @@ export class Auctioneer {
       for (const event of found) this.ingest(id, event)
       const state = this.auctionLog.state(id)!
       const terms = auctionTerms(state)
+      const scoring = { at: terms.bidDeadline, trustRoot: terms.reputationRoot }
       let outcome = this.compute(state)
-      const tied = outcome.ranked.filter((bid) => outcome.ranked.some((other) => other !== bid && other.priceMsats === bid.priceMsats)).map((bid) => bid.bidder)
-      if (this.reputation && tied.length > 0) {
-        const scores = await this.reputation(tied, terms.kind).catch((err: Error) => {
-          this.log.warn({ auction: id, err: err.message }, 'no reputation scores for the tie-break: ties go by commitment')
-          return undefined
-        })
-        if (scores) outcome = this.compute(state, scores)
+      if (terms.minReputation !== undefined) {
+        // Every bidder is held to the minimum, so the auction closes only with everyone's score: a
+        // failed lookup throws and closing is retried (a missing score would read as 0).
+        if (!this.reputation) throw new Error('no reputation lookup to hold the bidders to the minimum reputation')
+        outcome = this.compute(state, await this.reputation(timelyBidders(state, terms), terms.kind, scoring))
+      } else {
+        const tied = outcome.ranked.filter((bid) => outcome.ranked.some((other) => other !== bid && other.priceMsats === bid.priceMsats)).map((bid) => bid.bidder)
+        if (this.reputation && tied.length > 0) {
+          const scores = await this.reputation(tied, terms.kind, scoring).catch((err: Error) => {
+            this.log.warn({ auction: id, err: err.message }, 'no reputation scores for the tie-break: ties go by commitment')
+            return undefined
+          })
+          if (scores) outcome = this.compute(state, scores)
+        }
       }
       const createdAt = Math.max(this.nowSeconds(), terms.revealDeadline)
       const outcomeEvent = this.sign(buildOutcome(outcomeRecord(outcome), createdAt))
@@ -267,7 +291,8 @@ export class Auctioneer {
       const closed = this.append(id, [{ type: 'closed', at: this.clock(), outcome: outcomeEvent, labels }])
       this.watches.get(id)?.close()
       this.watches.delete(id)
-      this.log.info({ auction: id, winner: outcome.winner?.bidder, clearingPriceMsats: outcome.clearingPriceMsats, bids: outcome.ranked.length, noReveals: outcome.noReveals.length }, 'auction closed')
+      const belowMinimum = outcome.commits.filter((c) => c.status === 'below-minimum-reputation').length
+      this.log.info({ auction: id, winner: outcome.winner?.bidder, clearingPriceMsats: outcome.clearingPriceMsats, bids: outcome.ranked.length, noReveals: outcome.noReveals.length, belowMinimum }, 'auction closed')
       await this.publishOutcome(closed)
     } catch (err) {
       this.log.error({ auction: id, err: (err as Error).message }, 'closing the auction failed: retrying')

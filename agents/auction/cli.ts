@@ -60,6 +60,8 @@ export interface AuctionJobCommandOptions {
   reserveMsats: number
   bidWindowSeconds: number
   revealWindowSeconds: number
+  /** Reject bidders whose reputation in the requester's web of trust is below this (0..1). */
+  minReputation?: number
   relays: string[]
   /** Stored key name; the auction is then logged under $TIMMY_HOME/auctions and can be resumed. */
   keyName?: string
@@ -75,7 +77,7 @@ export async function runAuctionJobCommand(options: AuctionJobCommandOptions): P
   const print = (line: object) => process.stdout.write(`${JSON.stringify(line)}\n`)
   const say = (text: string) => process.stderr.write(`${text}\n`)
   const crypto = await loadEventCrypto()
-  const reputation = relayReputation({ relays: options.relays, crypto, trustRoot: getPublicKey(secretKey) })
+  const reputation = relayReputation({ relays: options.relays, crypto })
   try {
     const { outcome, result } = await runAuctionJob({
       secretKey,
@@ -92,13 +94,18 @@ export async function runAuctionJobCommand(options: AuctionJobCommandOptions): P
       reserveMsats: options.reserveMsats,
       bidWindowSeconds: options.bidWindowSeconds,
       revealWindowSeconds: options.revealWindowSeconds,
+      ...(options.minReputation !== undefined && { minReputation: options.minReputation }),
       resultTimeoutMs: options.timeoutSeconds * 1000,
       onOpened: (request) =>
         options.json ? print({ type: 'request', id: request.id, event: request }) : say(`auction ${request.id} open: bids until ${options.bidWindowSeconds} s from now, reveals ${options.revealWindowSeconds} s after`),
       onOutcome: (stated, state) => {
         const winner = stated.winner ? { winner: npubEncode(stated.winner.bidder), clearingPriceMsats: stated.clearingPriceMsats } : {}
-        if (options.json) print({ type: 'outcome', id: stated.id, ...winner, commits: stated.commits.length, noReveals: stated.commits.filter((c) => c.status === 'no-reveal').length, labels: state.labels.length })
-        else say(stated.winner ? `won by ${npubEncode(stated.winner.bidder).slice(0, 16)}… at ${stated.clearingPriceMsats} msats (${stated.commits.length} bid(s))` : `no winner (${stated.commits.length} bid(s))`)
+        const belowMinimum = stated.commits.filter((c) => c.status === 'below-minimum-reputation').length
+        if (options.json) print({ type: 'outcome', id: stated.id, ...winner, commits: stated.commits.length, noReveals: stated.commits.filter((c) => c.status === 'no-reveal').length, belowMinimum, labels: state.labels.length })
+        else {
+          const rejected = belowMinimum > 0 ? `, ${belowMinimum} below the minimum reputation` : ''
+          say(stated.winner ? `won by ${npubEncode(stated.winner.bidder).slice(0, 16)}… at ${stated.clearingPriceMsats} msats (${stated.commits.length} bid(s)${rejected})` : `no winner (${stated.commits.length} bid(s)${rejected})`)
+        }
       },
     })
     if (!result) return 3
@@ -157,7 +164,7 @@ export function registerAuctionCommands(program: Command): void {
         const auctionLog = openAuctionLog(config.home, options.key)
         const relays = defaultRelays(config, options.relay)
         const crypto = await loadEventCrypto()
-        const reputation = relayReputation({ relays, crypto, trustRoot: getPublicKey(secretKey) })
+        const reputation = relayReputation({ relays, crypto })
         try {
           const finished = await finishAuctions({ secretKey, relays, auctionLog, crypto, reputation: reputation.lookup, closeGraceSeconds: config.auction.closeGraceSeconds, log })
           if (finished.length === 0) process.stdout.write(`no unfinished auctions for ${npubEncode(getPublicKey(secretKey))}\n`)

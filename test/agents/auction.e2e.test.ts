@@ -258,6 +258,42 @@ describe('sealed-bid auctions between agents', () => {
     expect(report.notes.join('\n')).toMatch(/reputation scores the outcome states/)
   }, 30_000)
 
+  it('rejects a bidder below the minimum reputation, listing it with its score, and the outcome verifies', async () => {
+    const cheap = await startTestAgent(relay.url, [echoCapability()], { name: 'cheap', auction: costs({ baseMsats: 1000 }) })
+    const trusted = await startTestAgent(relay.url, [echoCapability()], { name: 'trusted', auction: costs({ baseMsats: 2000 }) })
+    agents.push(cheap, trusted)
+    const secretKey = generateSecretKey()
+    const asked: { bidders: string[]; at: number; trustRoot: string }[] = []
+    const scores = new Map([[cheap.agent.pubkey, 0.3], [trusted.agent.pubkey, 0.8]])
+    const { request, outcome, result } = await runAuctionJob({
+      secretKey,
+      relays: [relay.url],
+      auctionLog: AuctionLog.open(':memory:'),
+      crypto: await loadEventCrypto(),
+      closeGraceSeconds: 0,
+      reputation: async (bidders, _kind, { at, trustRoot }) => (asked.push({ bidders: [...bidders].sort(), at, trustRoot }), scores),
+      kind: ECHO_KIND,
+      inputs: [{ type: 'text', value: 'trusted only' }],
+      reserveMsats: 3000,
+      bidWindowSeconds: BID_WINDOW,
+      revealWindowSeconds: REVEAL_WINDOW,
+      minReputation: 0.5,
+      resultTimeoutMs: 10_000,
+    })
+    const terms = parseAuctionRequest(request)
+    expect(terms.minReputation).toBe(0.5)
+    expect(asked).toEqual([{ bidders: [cheap.agent.pubkey, trusted.agent.pubkey].sort(), at: terms.bidDeadline, trustRoot: getPublicKey(secretKey) }])
+    expect(outcome.commits.map((c) => [c.bidder, c.status])).toContainEqual([cheap.agent.pubkey, 'below-minimum-reputation'])
+    expect(outcome.reputation).toEqual({ [cheap.agent.pubkey]: 0.3 })
+    expect(outcome.winner?.bidder).toBe(trusted.agent.pubkey)
+    expect(outcome.clearingPriceMsats).toBe(3000)
+    expect(result).toMatchObject({ from: trusted.agent.pubkey, amountMsats: 3000 })
+    await waitForJob(cheap.agent, cheap.jobLog, request.id, 'cancelled')
+    const report = await verifyAuctionOnRelays({ jobId: request.id, relays: [relay.url], crypto: await loadEventCrypto() })
+    expect(report.ok).toBe(true)
+    expect(report.notes.join('\n')).toMatch(/below the minimum reputation by the scores the outcome states/)
+  }, 30_000)
+
   it('bidders act only on an outcome that verifies, and give up when none comes in time', async () => {
     const patient = await startTestAgent(relay.url, [echoCapability()], { name: 'patient', auction: costs({ baseMsats: 1000 }) })
     const hasty = await startTestAgent(relay.url, [echoCapability()], { name: 'hasty', auction: { ...costs({ baseMsats: 1200 }), outcomeWaitSeconds: 1 } })

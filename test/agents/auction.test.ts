@@ -1,5 +1,5 @@
 // The auction runtime's pure parts: the bidders' cost model and hash-chain frontier, and the
-// auctioneer's log fold and its persistence across a reopen.
+// auctioneer's log fold and its persistence across a reopen, and what it refuses to open.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -10,6 +10,8 @@ import { buildJobRequest } from '../../nips/90.js'
 import { bidPriceMsats, commitFrontier, costOf, inputSize } from '../../agents/auction/bidding.js'
 import { applyAuctionFact, AuctionLog, foldAuction, IllegalAuctionFactError, type AuctionFact } from '../../agents/auction/log.js'
 import { loadConfig } from '../../agents/config.js'
+import { Auctioneer } from '../../agents/auction/auctioneer.js'
+import { loadEventCrypto } from '../../agents/crypto.js'
 import { echoCapability } from './helpers.js'
 
 const auctioneerKey = generateSecretKey()
@@ -90,5 +92,13 @@ describe('auction log', () => {
     expect(log.state(request.id)).toMatchObject({ status: 'closed', outcomePublished: true, updatedAt: 7 })
     log.close()
     expect(() => applyAuctionFact(undefined, { type: 'request-published', at: 1 }, request.id)).toThrow(IllegalAuctionFactError)
+  })
+})
+
+describe('auctioneer', () => {
+  it('will not open an auction with a minimum reputation it has no way to score', async () => {
+    const auctioneer = new Auctioneer({ secretKey: generateSecretKey(), relays: ['ws://127.0.0.1:9'], auctionLog: AuctionLog.open(':memory:'), crypto: await loadEventCrypto() })
+    const options = { kind: 5900, inputs: [{ type: 'text' as const, value: 'x' }], reserveMsats: 1000, bidWindowSeconds: 10, revealWindowSeconds: 10 }
+    await expect(auctioneer.open({ ...options, minReputation: 0.5 })).rejects.toThrow(/minimum reputation needs a reputation lookup/)
   })
 })

@@ -6,7 +6,7 @@
 import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js'
 import { serializeEvent, type NostrEvent } from '../../nips/01.js'
-import { buildJobOutcomeLabel, JOB_OUTCOMES, readJobOutcomeLabel } from '../../nips/32.js'
+import { buildJobOutcomeLabel, JOB_OUTCOMES, newJobOutcomeFields, readJobOutcomeFields } from '../../nips/32.js'
 import { buildTrustGraph, computeReputation, type TrustGraph, type VerifiedPayment } from '../../nips/reputation.js'
 import { formatMs, markdownTable, median, type BenchContext, type BenchSection } from './harness.js'
 
@@ -107,10 +107,11 @@ export async function measureReputation(ctx: BenchContext): Promise<ReputationBe
   const market = scenario(1, 1_000, 250, true)
   const marketRuns = time(ctx.runs, score(market))
   rows.push({ scenario: '1,000 labellers (250 follows, 250 at second degree), 100 jobs each, 10% paid', labels: LABELS, medianMs: median(marketRuns), runsMs: marketRuns, goalMs: GOAL_MS })
+  const fields = newJobOutcomeFields()
   const readRuns = time(ctx.runs, () => {
-    for (const event of market.labels) readJobOutcomeLabel(event, market.agent)
+    for (const event of market.labels) readJobOutcomeFields(event, market.agent, fields)
   })
-  rows.push({ scenario: '… of which reading the labels\' tags (readJobOutcomeLabel alone)', labels: LABELS, medianMs: median(readRuns), runsMs: readRuns })
+  rows.push({ scenario: '… of which reading the labels\' tags (readJobOutcomeFields alone, as computeReputation reads them)', labels: LABELS, medianMs: median(readRuns), runsMs: readRuns })
 
   ctx.log('reputation: generating 100k labels by 100k fresh keys (a sybil army)')
   const army = scenario(2, LABELS, 0, false)
