@@ -104,17 +104,17 @@ export async function gatherReputation(query: QueryEvents, options: GatherOption
 }
 
 /**
- * Scores for the auctioneer's price ties (agents/auction ReputationLookup): bidder → the value a job
- * of `kind` is judged by (nips/reputation.ts scoreFor).
+ * Scores for the auctioneer (agents/auction ReputationLookup): bidder → the value a job of `kind` is
+ * judged by (nips/reputation.ts scoreFor), with the auction's trust root and as of the moment it
+ * names (the bid deadline, nips/auction.md §5.1), so that anyone recomputes the same numbers.
  */
 export function reputationLookup(
   query: QueryEvents,
-  options: { trustRoot?: string; clock: () => number; verifiedPayments?: GatherOptions['verifiedPayments'] },
-): (bidders: string[], kind: number) => Promise<Map<string, number>> {
-  return async (bidders, kind) => {
-    const now = options.clock()
+  options: { verifiedPayments?: GatherOptions['verifiedPayments'] } = {},
+): (bidders: string[], kind: number, scoring: { at: number; trustRoot: string }) => Promise<Map<string, number>> {
+  return async (bidders, kind, { at, trustRoot }) => {
     const gathered = await Promise.all(
-      bidders.map((agent) => gatherReputation(query, { agent, trustRoot: options.trustRoot, now, verifiedPayments: options.verifiedPayments })),
+      bidders.map((agent) => gatherReputation(query, { agent, trustRoot, now: at, verifiedPayments: options.verifiedPayments })),
     )
     return reputationValues(gathered.map((g) => g.report), kind)
   }

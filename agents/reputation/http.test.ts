@@ -122,9 +122,13 @@ describe('GET /api/reputation/:pubkey', () => {
   it('gives the auctioneer bidder → score for the job kind', async () => {
     const other = key()
     const events = [crypto.sign({ kind: 3, created_at: NOW - 100, tags: [['p', friend.pk]], content: '' }, root.sk), label(friend, { kind: 5100, createdAt: NOW })]
-    const lookup = reputationLookup(fakeRelay(events).query, { trustRoot: root.pk, clock: () => NOW })
-    const scores = await lookup([agent.pk, other.pk], 5100)
+    const lookup = reputationLookup(fakeRelay(events).query)
+    const scores = await lookup([agent.pk, other.pk], 5100, { at: NOW, trustRoot: root.pk })
     expect(scores.get(agent.pk)).toBe((1 + DEFAULT_REPUTATION_PARAMS.priorWeight * DEFAULT_REPUTATION_PARAMS.priorValue) / (1 + DEFAULT_REPUTATION_PARAMS.priorWeight))
     expect(scores.get(other.pk)).toBe(DEFAULT_REPUTATION_PARAMS.priorValue)
+    // As of the bid deadline: a label published after it does not count yet.
+    expect((await lookup([agent.pk], 5100, { at: NOW - 1, trustRoot: root.pk })).get(agent.pk)).toBe(DEFAULT_REPUTATION_PARAMS.priorValue)
+    // Another trust root that follows nobody: the friend's label carries no weight.
+    expect((await lookup([agent.pk], 5100, { at: NOW, trustRoot: other.pk })).get(agent.pk)).toBe(DEFAULT_REPUTATION_PARAMS.priorValue)
   })
 })
