@@ -63,22 +63,38 @@ class FuzzConnection {
     this.ws.send(frame)
   }
 
-  /** Round trip through the relay: everything sent before has been handled when this resolves. */
+  /**
+   * Round trip through the relay: everything sent before has been handled when this resolves. The
+   * relay may close the connection over a frame sent just before (an oversized one); the close can
+   * reach us after the probe went out on the dying socket, so a probe lost that way is sent again.
+   */
   async probe(id: string, knownId: string): Promise<void> {
-    if (this.ws.readyState !== WebSocket.OPEN) {
-      this.reconnects++
-      await this.connect()
-    }
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`relay did not answer probe ${id}`)), 15_000)
-      this.probes.set(id, () => {
-        clearTimeout(timer)
-        this.probes.delete(id)
-        resolve()
+    for (let attempt = 0; attempt < 3; attempt++) {
+      if (this.ws.readyState !== WebSocket.OPEN) {
+        this.reconnects++
+        await this.connect()
+      }
+      const ws = this.ws
+      const answered = await new Promise<boolean>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`relay did not answer probe ${id}`)), 15_000)
+        const onClose = () => {
+          clearTimeout(timer)
+          this.probes.delete(id)
+          resolve(false)
+        }
+        ws.once('close', onClose)
+        this.probes.set(id, () => {
+          clearTimeout(timer)
+          ws.off('close', onClose)
+          this.probes.delete(id)
+          resolve(true)
+        })
+        ws.send(JSON.stringify(['REQ', id, { ids: [knownId] }]))
+        ws.send(JSON.stringify(['CLOSE', id]))
       })
-      this.ws.send(JSON.stringify(['REQ', id, { ids: [knownId] }]))
-      this.ws.send(JSON.stringify(['CLOSE', id]))
-    })
+      if (answered) return
+    }
+    throw new Error(`relay closed the connection three times during probe ${id}`)
   }
 
   /** Publishes events and waits for the relay to accept each one. */
