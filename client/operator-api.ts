@@ -46,6 +46,20 @@ export interface JobSummary {
   error?: string
 }
 
+/** One agent's money as the host's treasury counts it (agents/lightning/treasury.ts `summary()`). */
+export interface EarningsSummary {
+  agent: string
+  /** Spendable by the agent: earned, minus withdrawn, reserved and fees. */
+  hotWalletMsats: number
+  earnedMsats: number
+  pendingWithdrawalMsats: number
+  coldWalletMsats: number
+  feesMsats: number
+  payments: number
+  earnedLast24hMsats: number
+  earnedLast30dMsats: number
+}
+
 export interface Healthz {
   ok: boolean
   agents: { name: string; running: boolean }[]
@@ -113,26 +127,33 @@ export class HostApi {
     return (await this.get<{ jobs: JobSummary[] }>(`/api/jobs${search ? `?${search}` : ''}`)).jobs
   }
 
-  /** A NIP-98 signed POST with a JSON body. */
-  private async operatorPost<T>(signer: Signer | undefined, path: string, body: Record<string, unknown>): Promise<T> {
+  /** A NIP-98 signed request; POSTs carry a JSON body, covered by the signature's payload hash. */
+  private async operatorRequest<T>(signer: Signer | undefined, method: 'GET' | 'POST', path: string, body?: Record<string, unknown>): Promise<T> {
     if (!signer?.canSign) throw new HostApiError(401, 'log in with a signer (extension or remote signer) holding an operator key')
     const url = `${this.origin}${path}`
-    const json = JSON.stringify(body)
-    const auth: NostrEvent = await signer.signEvent(buildHttpAuth({ url, method: 'POST', body: json, createdAt: this.now() }))
+    const json = body === undefined ? undefined : JSON.stringify(body)
+    const auth: NostrEvent = await signer.signEvent(buildHttpAuth({ url, method, ...(json !== undefined && { body: json }), createdAt: this.now() }))
+    const headers: Record<string, string> = { accept: 'application/json', authorization: encodeAuthorizationHeader(auth) }
+    if (json !== undefined) headers['content-type'] = 'application/json'
     let response: Response
     try {
-      response = await this.fetchFn(url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json', authorization: encodeAuthorizationHeader(auth) }, body: json })
+      response = await this.fetchFn(url, { method, headers, ...(json !== undefined && { body: json }) })
     } catch (err) {
       throw new HostApiError(0, `the host did not answer (${(err as Error).message})`)
     }
     return this.parse<T>(response)
   }
 
+  /** Operators only; 503 when the host runs without payments. */
+  async treasury(signer: Signer | undefined): Promise<EarningsSummary[]> {
+    return (await this.operatorRequest<{ agents: EarningsSummary[] }>(signer, 'GET', '/api/treasury')).agents
+  }
+
   async approve(signer: Signer | undefined, jobId: string): Promise<JobSummary> {
-    return (await this.operatorPost<{ job: JobSummary }>(signer, `/api/approvals/${jobId}/approve`, {})).job
+    return (await this.operatorRequest<{ job: JobSummary }>(signer, 'POST', `/api/approvals/${jobId}/approve`, {})).job
   }
 
   async reject(signer: Signer | undefined, jobId: string, reason: string): Promise<JobSummary> {
-    return (await this.operatorPost<{ job: JobSummary }>(signer, `/api/approvals/${jobId}/reject`, { reason })).job
+    return (await this.operatorRequest<{ job: JobSummary }>(signer, 'POST', `/api/approvals/${jobId}/reject`, { reason })).job
   }
 }

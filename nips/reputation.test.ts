@@ -344,6 +344,16 @@ describe('determinism', () => {
       { numRuns: 50 },
     )
   })
+
+  it('lists the evidence, built on first read, as one array that serializes with the report', () => {
+    const labels = [label(alice, { quality: 2 }), label(bob, { createdAt: NOW - 40 * DAY }), label(carol), label(alice, { kind: 5100 })]
+    const report = score({ labels, payments: [] })
+    const evidence = report.evidence
+    expect(evidence.map((e) => e.labeller)).toEqual([alice.pk, alice.pk, bob.pk].sort())
+    expect(report.evidence).toBe(evidence)
+    expect(JSON.parse(JSON.stringify(report)).evidence).toEqual(JSON.parse(JSON.stringify(evidence)))
+    expect({ ...report }.evidence).toBe(evidence)
+  })
 })
 
 describe('for the market', () => {

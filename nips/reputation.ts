@@ -252,7 +252,7 @@ export interface ReputationReport {
   overall: ReputationScore
   /** Per capability (job request kind), keys in ascending order; only labels naming a kind count here. */
   byKind: Record<string, ReputationScore>
-  /** Counted labels, in the canonical order the sums ran in (labeller, then job). */
+  /** Counted labels, in the canonical order the sums ran in (labeller, then job); built when first read. */
   evidence: LabelEvidence[]
   /** Labels left out, each with why, sorted by id. */
   ignored: IgnoredLabel[]
@@ -285,50 +285,106 @@ const SUPERSEDED = 'superseded: one label per labeller and job counts'
 const compareStrings = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
 
 /**
- * Of two labels by one labeller for one job, the one that counts: ours over ai.wot, then newer, then
- * lower id (isNewerVersion's rule, on the fields the evidence keeps).
+ * The labels with weight, one column per field, indexed by arrival. Scores need only weight, value
+ * and kind; the evidence objects are built from these columns when someone reads report.evidence,
+ * so scoring alone allocates no object per label.
  */
-function supersedes(label: LabelEvidence, known: LabelEvidence): boolean {
-  if (label.namespace !== known.namespace) return label.namespace === TIMMY_LABEL_NAMESPACE
-  return label.createdAt !== known.createdAt ? label.createdAt > known.createdAt : label.id < known.id
+class WeightedLabels {
+  readonly events: NostrEvent[] = []
+  readonly keys: number[] = []
+  readonly jobs: (string | undefined)[] = []
+  readonly kinds: (number | undefined)[] = []
+  readonly outcomes: JobOutcome[] = []
+  readonly qualities: (number | undefined)[] = []
+  readonly namespaces: string[] = []
+  readonly statedMsats: (number | undefined)[] = []
+  readonly paidMsats: number[] = []
+  readonly decays: number[] = []
+  readonly values: number[] = []
+  readonly weights: number[] = []
+
+  /** Adds a label; returns its slot. */
+  add(event: NostrEvent, key: number, fields: JobOutcomeFields, paidMsats: number, decayed: number, value: number, weight: number): number {
+    this.events.push(event)
+    this.keys.push(key)
+    this.jobs.push(fields.job)
+    this.kinds.push(fields.kind)
+    this.outcomes.push(fields.outcome)
+    this.qualities.push(fields.quality)
+    this.namespaces.push(fields.namespace)
+    this.statedMsats.push(fields.amountMsats)
+    this.paidMsats.push(paidMsats)
+    this.decays.push(decayed)
+    this.values.push(value)
+    return this.weights.push(weight) - 1
+  }
+
+  /**
+   * Of two labels by one labeller for one job, whether `slot` wins over `known`: ours over ai.wot,
+   * then newer, then lower id (isNewerVersion's rule, on the fields the evidence keeps).
+   */
+  supersedes(slot: number, known: number): boolean {
+    const namespace = this.namespaces[slot]
+    if (namespace !== this.namespaces[known]) return namespace === TIMMY_LABEL_NAMESPACE
+    const a = this.events[slot]
+    const b = this.events[known]
+    return a.created_at !== b.created_at ? a.created_at > b.created_at : a.id < b.id
+  }
+
+  evidence(slot: number, labeller: string, standing: number): LabelEvidence {
+    const event = this.events[slot]
+    return {
+      id: event.id,
+      labeller,
+      job: this.jobs[slot],
+      kind: this.kinds[slot],
+      outcome: this.outcomes[slot],
+      quality: this.qualities[slot],
+      namespace: this.namespaces[slot],
+      createdAt: event.created_at,
+      statedMsats: this.statedMsats[slot],
+      paidMsats: this.paidMsats[slot],
+      standing,
+      decay: this.decays[slot],
+      value: this.values[slot],
+      weight: this.weights[slot],
+    }
+  }
 }
 
-/** One labeller's labels with weight, in arrival order, several for one job until resolve() picks one. */
+/** One labeller's labels with weight (slots in WeightedLabels), in arrival order, several for one job until resolve() picks one. */
 class LabellerLabels {
-  private readonly labels: LabelEvidence[] = []
-  private readonly keys: number[] = []
+  readonly slots: number[] = []
 
-  constructor(readonly labeller: string) {}
-
-  add(key: number, evidence: LabelEvidence): void {
-    this.labels.push(evidence)
-    this.keys.push(key)
-  }
+  constructor(
+    readonly labeller: string,
+    readonly standing: number,
+  ) {}
 
   /**
    * The label that counts for each job, in ascending job order (no job first), the order the sums
    * run in. Sorting also brings each job's labels together, in arrival order (the sort is stable):
    * they are weighed against each other as they arrived, and the losers go to `skipped`.
    */
-  resolve(skipped: IgnoredLabel[]): LabelEvidence[] {
-    const { labels, keys } = this
-    if (labels.length === 1) return labels
+  resolve(all: WeightedLabels, skipped: IgnoredLabel[]): number[] {
+    const { slots } = this
+    if (slots.length === 1) return slots
+    const { keys, jobs, events } = all
     // Job keys order jobs as their ids do; the ids themselves decide only between equal keys.
-    const order = labels.map((_, i) => i)
-    order.sort((a, b) => keys[a] - keys[b] || compareStrings(labels[a].job ?? '', labels[b].job ?? ''))
-    const counted: LabelEvidence[] = []
-    let known = labels[order[0]]
+    const order = slots.slice().sort((a, b) => keys[a] - keys[b] || compareStrings(jobs[a] ?? '', jobs[b] ?? ''))
+    const counted: number[] = []
+    let known = order[0]
     for (let i = 1; i < order.length; i++) {
-      const label = labels[order[i]]
-      if (label.job !== known.job) {
+      const slot = order[i]
+      if (jobs[slot] !== jobs[known]) {
         counted.push(known)
-        known = label
-      } else if (label.id === known.id) {
+        known = slot
+      } else if (events[slot].id === events[known].id) {
         continue // the same event from another relay
-      } else if (supersedes(label, known)) {
-        skipped.push({ id: known.id, reason: SUPERSEDED, supersededBy: label.id })
-        known = label
-      } else skipped.push({ id: label.id, reason: SUPERSEDED, supersededBy: known.id })
+      } else if (all.supersedes(slot, known)) {
+        skipped.push({ id: events[known].id, reason: SUPERSEDED, supersededBy: events[slot].id })
+        known = slot
+      } else skipped.push({ id: events[slot].id, reason: SUPERSEDED, supersededBy: events[known].id })
     }
     counted.push(known)
     return counted
@@ -346,11 +402,11 @@ class ScoreSum {
   private labellerValue = 0
   private labellerStanding = 0
 
-  add(evidence: LabelEvidence): void {
+  add(weight: number, value: number, standing: number): void {
     this.labels++
-    this.labellerWeight += evidence.weight
-    this.labellerValue += evidence.weight * evidence.value
-    this.labellerStanding = evidence.standing
+    this.labellerWeight += weight
+    this.labellerValue += weight * value
+    this.labellerStanding = standing
   }
 
   /**
@@ -383,27 +439,6 @@ class ScoreSum {
   }
 }
 
-function evidenceFor(fields: JobOutcomeFields, id: string, labeller: string, createdAt: number, paidMsats: number, standing: number, now: number, params: ReputationParams): LabelEvidence {
-  const payment = paymentFactor(paidMsats, params.paymentHalfMsats)
-  const decayed = decay(now - createdAt, params.halfLifeSeconds)
-  return {
-    id,
-    labeller,
-    job: fields.job,
-    kind: fields.kind,
-    outcome: fields.outcome,
-    quality: fields.quality,
-    namespace: fields.namespace,
-    createdAt,
-    statedMsats: fields.amountMsats,
-    paidMsats,
-    standing,
-    decay: decayed,
-    value: outcomeValue(fields.outcome, fields.quality),
-    weight: standing > 0 ? decayed * standing * (1 + payment) : decayed * payment,
-  }
-}
-
 /** Scores one agent overall and per capability, with the evidence behind each number. */
 export function computeReputation(input: ReputationInput): ReputationReport {
   const { agent, labels, trust, payments = [], deletions = [], now } = input
@@ -426,9 +461,9 @@ export function computeReputation(input: ReputationInput): ReputationReport {
   // Counted, not listed: a sybil army's labels should cost no more than counting them.
   let weightless = 0
   // A labeller's labels naming no job (ai.wot) collapse into one, like several labels for one job.
-  // Each label with weight becomes its evidence at once: the report needs that object anyway, and
-  // the other labels allocate nothing (one reused record).
+  // The other labels allocate nothing (one reused record).
   const byLabeller = new Map<string, LabellerLabels>()
+  const weighted = new WeightedLabels()
   const fields = newJobOutcomeFields()
   for (const event of labels) {
     try {
@@ -454,23 +489,32 @@ export function computeReputation(input: ReputationInput): ReputationReport {
         continue
       }
       let mine = byLabeller.get(labeller)
-      if (mine === undefined) byLabeller.set(labeller, (mine = new LabellerLabels(labeller)))
-      mine.add(key, evidenceFor(fields, id, mine.labeller, createdAt, paidMsats, standing ?? 0, now, params))
+      if (mine === undefined) byLabeller.set(labeller, (mine = new LabellerLabels(labeller, standing ?? 0)))
+      const payment = paymentFactor(paidMsats, params.paymentHalfMsats)
+      const decayed = decay(now - createdAt, params.halfLifeSeconds)
+      // decay × standing × (1 + payment factor) with a trust path; decay × payment factor without.
+      const weight = mine.standing > 0 ? decayed * mine.standing * (1 + payment) : decayed * payment
+      mine.slots.push(weighted.add(event, key, fields, paidMsats, decayed, outcomeValue(fields.outcome, fields.quality), weight))
     }
   }
 
-  const evidence: LabelEvidence[] = []
   const overall = new ScoreSum()
   const perKind = new Map<number, ScoreSum>()
   const labellers = [...byLabeller.values()].sort((a, b) => compareStrings(a.labeller, b.labeller))
+  const { weights, values, kinds } = weighted
+  const countedByLabeller: number[][] = []
   for (const mine of labellers) {
-    for (const item of mine.resolve(skipped)) {
-      evidence.push(item)
-      overall.add(item)
-      if (item.kind !== undefined) {
-        let sum = perKind.get(item.kind)
-        if (sum === undefined) perKind.set(item.kind, (sum = new ScoreSum()))
-        sum.add(item)
+    const counted = mine.resolve(weighted, skipped)
+    countedByLabeller.push(counted)
+    for (const slot of counted) {
+      const weight = weights[slot]
+      const value = values[slot]
+      overall.add(weight, value, mine.standing)
+      const kind = kinds[slot]
+      if (kind !== undefined) {
+        let sum = perKind.get(kind)
+        if (sum === undefined) perKind.set(kind, (sum = new ScoreSum()))
+        sum.add(weight, value, mine.standing)
       }
     }
     overall.endLabeller(params)
@@ -482,7 +526,29 @@ export function computeReputation(input: ReputationInput): ReputationReport {
 
   const byKind: Record<string, ReputationScore> = {}
   for (const kind of [...perKind.keys()].sort((a, b) => a - b)) byKind[kind] = (perKind.get(kind) as ScoreSum).score(params)
-  return { agent, trustRoot: trust.root, now, params, overall: overall.score(params), byKind, evidence, ignored, weightless }
+  let evidence: LabelEvidence[] | undefined
+  const listEvidence = (): LabelEvidence[] => {
+    const list: LabelEvidence[] = []
+    for (let i = 0; i < labellers.length; i++) {
+      const { labeller, standing } = labellers[i]
+      for (const slot of countedByLabeller[i]) list.push(weighted.evidence(slot, labeller, standing))
+    }
+    return list
+  }
+  return {
+    agent,
+    trustRoot: trust.root,
+    now,
+    params,
+    overall: overall.score(params),
+    byKind,
+    // Built on first read: callers that want only the scores (the auction, the directory) never pay for it.
+    get evidence() {
+      return (evidence ??= listEvidence())
+    },
+    ignored,
+    weightless,
+  }
 }
 
 /**

@@ -1,12 +1,14 @@
 // One job: its request, a live timeline of the agents' feedback (processing, payment-required with
-// a pay button, partial, error, success) and each result shown by what it is. Also the job list.
+// a pay button: WebLN, or Nostr Wallet Connect with a URI kept for the tab; partial, error, success)
+// and each result shown by what it is. Also the job list.
 import { css, html, LitElement, nothing, type PropertyValues } from 'lit'
 import type { NostrEvent } from '../../nips/01.js'
 import { buildJobOutcomeLabel, JOB_OUTCOMES, type JobOutcome } from '../../nips/32.js'
 import type { JobFeedback, JobResult } from '../../nips/90.js'
 import { classifyResult, formatAge, formatMsats, kindName, shortNpub } from '../format.js'
 import { displayName, jobPhase, type JobEntry } from '../model.js'
-import type { Subscription } from '../relay-pool.js'
+import { payInvoiceWithNwc, storedNwcUri, storeNwcUri } from '../nwc.js'
+import { RelayPool, type Subscription } from '../relay-pool.js'
 import type { Services } from '../services.js'
 import { sharedStyles } from './styles.js'
 
@@ -36,7 +38,7 @@ function decryptedInputs(plaintext: string | undefined): { type: string; value: 
   }
 }
 
-type Payment = { state: 'paying' } | { state: 'paid'; preimage: string } | { state: 'failed'; reason: string }
+type Payment = { state: 'paying' } | { state: 'paid'; preimage: string; via: string } | { state: 'failed'; reason: string }
 
 type Rating = { state: 'busy' } | { state: 'failed'; reason: string }
 
@@ -52,6 +54,8 @@ export class JobView extends LitElement {
     plaintext: { state: true },
     payments: { state: true },
     ratings: { state: true },
+    nwcUri: { state: true },
+    nwcProblem: { state: true },
   }
 
   declare services: Services
@@ -62,6 +66,10 @@ export class JobView extends LitElement {
   declare payments: Map<string, Payment>
   /** Rating being published, by agent. */
   declare ratings: Map<string, Rating>
+  /** The Nostr Wallet Connect URI for this tab (sessionStorage): a spending credential, never shown back or logged. */
+  declare nwcUri: string | undefined
+  /** Why the pasted URI was not taken. */
+  declare nwcProblem: string | undefined
 
   private sub: Subscription | undefined
   private readonly decrypting = new Set<string>()
@@ -172,6 +180,8 @@ export class JobView extends LitElement {
     this.plaintext = new Map()
     this.payments = new Map()
     this.ratings = new Map()
+    this.nwcUri = storedNwcUri()
+    this.nwcProblem = undefined
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
@@ -214,17 +224,56 @@ export class JobView extends LitElement {
     return this.plaintext.get(event.id) ?? (event.tags.some((t) => t[0] === 'encrypted') ? '🔒 encrypted' : event.content)
   }
 
-  private async pay(feedback: JobFeedback): Promise<void> {
+  private async pay(feedback: JobFeedback, via: 'webln' | 'nwc'): Promise<void> {
     const webln = (globalThis as { webln?: WebLN }).webln
-    if (!webln || !feedback.bolt11) return
+    const bolt11 = feedback.bolt11
+    if (!bolt11 || (via === 'webln' ? !webln : !this.nwcUri)) return
     this.payments = new Map(this.payments).set(feedback.id, { state: 'paying' })
     try {
-      await webln.enable()
-      const { preimage } = await webln.sendPayment(feedback.bolt11)
-      this.payments = new Map(this.payments).set(feedback.id, { state: 'paid', preimage })
+      let preimage: string
+      if (via === 'webln') {
+        await webln!.enable()
+        preimage = (await webln!.sendPayment(bolt11)).preimage
+      } else {
+        preimage = (await payInvoiceWithNwc(this.nwcUri!, bolt11, { openRelays: (urls) => new RelayPool(urls) })).preimage
+      }
+      this.payments = new Map(this.payments).set(feedback.id, { state: 'paid', preimage, via: via === 'webln' ? 'WebLN' : 'NWC' })
     } catch (err) {
       this.payments = new Map(this.payments).set(feedback.id, { state: 'failed', reason: (err as Error).message })
     }
+  }
+
+  private onConnectNwc(event: SubmitEvent): void {
+    event.preventDefault()
+    const form = event.target as HTMLFormElement
+    const uri = String(new FormData(form).get('nwc') ?? '').trim()
+    try {
+      storeNwcUri(uri)
+      this.nwcUri = uri
+      this.nwcProblem = undefined
+      form.reset()
+    } catch (err) {
+      this.nwcProblem = (err as Error).message
+    }
+  }
+
+  private forgetNwc(): void {
+    storeNwcUri(undefined)
+    this.nwcUri = undefined
+  }
+
+  private nwcControls(feedback: JobFeedback, busy: boolean, amount: string) {
+    if (this.nwcUri) {
+      return html`<button class="primary" data-testid="pay-nwc" @click=${() => this.pay(feedback, 'nwc')} ?disabled=${busy}>Pay ${amount} with NWC</button>
+        <button @click=${() => this.forgetNwc()}>Disconnect NWC wallet</button>`
+    }
+    return html`<form class="row" data-testid="nwc-connect" @submit=${(e: SubmitEvent) => this.onConnectNwc(e)}>
+      <label for="nwc-${feedback.id}">Connect wallet (NWC)</label>
+      <input id="nwc-${feedback.id}" name="nwc" type="password" autocomplete="off" required placeholder="nostr+walletconnect://…" aria-describedby="nwc-hint-${feedback.id}" />
+      <button type="submit">Connect</button>
+      <span class="hint" id="nwc-hint-${feedback.id}">Kept for this tab only (sessionStorage); it can spend from your wallet.</span>
+      ${this.nwcProblem ? html`<p class="notice error" role="alert" data-testid="nwc-problem">${this.nwcProblem}</p>` : nothing}
+    </form>`
   }
 
   private payment(feedback: JobFeedback) {
@@ -233,18 +282,21 @@ export class JobView extends LitElement {
     if (!feedback.bolt11) return html`<p>Asks for ${amount}. <span class="hint">No invoice attached: the agent expects a zap.</span></p>`
     const state = this.payments.get(feedback.id)
     const hasWebln = (globalThis as { webln?: WebLN }).webln !== undefined
+    const busy = state?.state === 'paying' || state?.state === 'paid'
     return html`<div>
       <p>Asks for <strong>${amount}</strong>.</p>
       ${hasWebln
-        ? html`<button class="primary" @click=${() => this.pay(feedback)} ?disabled=${state?.state === 'paying' || state?.state === 'paid'}>
+        ? html`<button class="primary" @click=${() => this.pay(feedback, 'webln')} ?disabled=${busy}>
             ${state?.state === 'paying' ? 'Paying…' : state?.state === 'paid' ? 'Paid' : `Pay ${amount}`}
           </button>`
-        : html`<p class="hint">No WebLN wallet in this browser: pay the invoice with any Lightning wallet.</p>`}
+        : html`<p class="hint">No WebLN wallet in this browser: pay the invoice with any Lightning wallet, or connect one with Nostr Wallet Connect.</p>`}
+      ${this.nwcControls(feedback, busy, amount)}
+      ${state?.state === 'paying' ? html`<p role="status">Paying…</p>` : nothing}
       <a class="button" href="lightning:${feedback.bolt11}">Open in wallet</a>
       <button @click=${() => navigator.clipboard?.writeText(feedback.bolt11!)}>Copy invoice</button>
       <p class="mono invoice">${feedback.bolt11}</p>
-      ${state?.state === 'failed' ? html`<p class="notice error" role="alert">Payment failed: ${state.reason}</p>` : nothing}
-      ${state?.state === 'paid' ? html`<p role="status">Paid. Preimage <span class="mono">${state.preimage}</span></p>` : nothing}
+      ${state?.state === 'failed' ? html`<p class="notice error" role="alert" data-testid="payment-error">Payment failed: ${state.reason}</p>` : nothing}
+      ${state?.state === 'paid' ? html`<p role="status" data-testid="paid">Paid with ${state.via}. Preimage <span class="mono">${state.preimage}</span></p>` : nothing}
     </div>`
   }
 

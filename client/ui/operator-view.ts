@@ -1,11 +1,12 @@
 // The operator's pages for the host's own agents: health (/healthz, each agent's relays, outbox and
 // heartbeat), the approval queue (approve or reject, each decision signed with NIP-98 by the
-// logged-in operator), and earnings from the host's job log. Public data loads for anyone; the
+// logged-in operator), earnings from the host's job log, and the Lightning treasury (operators only,
+// read on request with a NIP-98 signed GET). Public data loads for anyone; the
 // host decides who may decide (its operators allowlist) and the page shows its reason when not.
 import { css, html, LitElement, nothing } from 'lit'
 import { formatAge, formatMsats, kindName, shortNpub } from '../format.js'
 import { liveness } from '../model.js'
-import { HostApi, HostApiError, type AgentHealth, type Healthz, type JobSummary } from '../operator-api.js'
+import { HostApi, HostApiError, type AgentHealth, type EarningsSummary, type Healthz, type JobSummary } from '../operator-api.js'
 import type { Services } from '../services.js'
 import { sharedStyles } from './styles.js'
 
@@ -21,6 +22,9 @@ interface Loaded {
   problems: string[]
 }
 
+/** The treasury is read on request only: each read is a fresh NIP-98 signature, so it is not refreshed on a timer. */
+type TreasuryState = { state: 'busy' } | { state: 'loaded'; agents: EarningsSummary[] } | { state: 'failed'; status: number; text: string }
+
 type Decision = { state: 'busy' } | { state: 'done'; text: string } | { state: 'failed'; text: string }
 
 export class OperatorView extends LitElement {
@@ -30,6 +34,7 @@ export class OperatorView extends LitElement {
     loaded: { state: true },
     decisions: { state: true },
     rejecting: { state: true },
+    treasury: { state: true },
   }
 
   declare services: Services
@@ -38,6 +43,7 @@ export class OperatorView extends LitElement {
   declare decisions: Map<string, Decision>
   /** The job whose rejection reason is being typed. */
   declare rejecting: string | undefined
+  declare treasury: TreasuryState | undefined
 
   private readonly api = new HostApi(location.origin)
   private timer: ReturnType<typeof setInterval> | undefined
@@ -89,6 +95,7 @@ export class OperatorView extends LitElement {
     this.loaded = undefined
     this.decisions = new Map()
     this.rejecting = undefined
+    this.treasury = undefined
   }
 
   override connectedCallback(): void {
@@ -133,6 +140,47 @@ export class OperatorView extends LitElement {
       const lead = status === 401 ? 'The host did not accept the signature' : status === 403 ? 'Not allowed' : 'Failed'
       this.decisions = new Map(this.decisions).set(job.id, { state: 'failed', text: `${lead}: ${(err as Error).message}` })
     }
+  }
+
+  private async loadTreasury(): Promise<void> {
+    this.treasury = { state: 'busy' }
+    try {
+      this.treasury = { state: 'loaded', agents: await this.api.treasury(this.services.signer) }
+    } catch (err) {
+      this.treasury = { state: 'failed', status: err instanceof HostApiError ? err.status : 0, text: (err as Error).message }
+    }
+  }
+
+  private treasurySection() {
+    const signer = this.services.signer
+    const treasury = this.treasury
+    const failure = (t: { status: number; text: string }) => {
+      const lead = t.status === 503 ? 'No treasury' : t.status === 401 ? 'The host did not accept the signature' : t.status === 403 ? 'Not allowed' : 'Failed'
+      return html`<p class="notice ${t.status === 503 ? 'warn' : 'error'}" role="alert" data-testid="treasury-error">${lead}: ${t.text}</p>`
+    }
+    return html`<section aria-labelledby="treasury-h">
+      <div class="row" style="justify-content: space-between">
+        <h3 id="treasury-h">Treasury</h3>
+        <button data-testid="treasury-load" ?disabled=${!signer?.canSign || treasury?.state === 'busy'} @click=${() => this.loadTreasury()}>${treasury ? 'Reload treasury' : 'Show treasury'}</button>
+      </div>
+      <p class="hint">What the host's Lightning treasury holds for each agent. Operators only: each read is signed (NIP-98) by the logged-in key.</p>
+      ${!signer?.canSign ? html`<p class="notice warn">Log in with a signer holding an operator key to read the treasury. <a href="#/login">Log in</a></p>` : nothing}
+      ${treasury?.state === 'busy' ? html`<p role="status">Signing and asking the host…</p>` : nothing}
+      ${treasury?.state === 'failed' ? failure(treasury) : nothing}
+      ${treasury?.state === 'loaded'
+        ? treasury.agents.length === 0
+          ? html`<p class="empty" data-testid="treasury-empty">No agent has been paid yet.</p>`
+          : html`<div class="table-wrap"><table data-testid="treasury">
+              <caption class="sr-only">Treasury per agent</caption>
+              <thead><tr><th scope="col">Agent</th><th scope="col" class="num">Payments</th><th scope="col" class="num">Last 24 h</th><th scope="col" class="num">Last 30 days</th><th scope="col" class="num">Earned</th><th scope="col" class="num">Fees</th><th scope="col" class="num">Pending withdrawal</th><th scope="col" class="num">Swept to cold</th><th scope="col" class="num">Hot wallet</th></tr></thead>
+              <tbody>
+                ${treasury.agents.map(
+                  (a) => html`<tr data-testid="treasury-agent"><td>${a.agent}</td><td class="num">${a.payments}</td><td class="num">${formatMsats(a.earnedLast24hMsats)}</td><td class="num">${formatMsats(a.earnedLast30dMsats)}</td><td class="num">${formatMsats(a.earnedMsats)}</td><td class="num">${formatMsats(a.feesMsats)}</td><td class="num">${formatMsats(a.pendingWithdrawalMsats)}</td><td class="num">${formatMsats(a.coldWalletMsats)}</td><td class="num">${formatMsats(a.hotWalletMsats)}</td></tr>`,
+                )}
+              </tbody>
+            </table></div>`
+        : nothing}
+    </section>`
   }
 
   private onReject(event: SubmitEvent, job: JobSummary): void {
@@ -264,7 +312,7 @@ export class OperatorView extends LitElement {
               <p>Open the operator pages from the host itself (<code>timmy start</code>, then <code>http://127.0.0.1:8080/#/operator</code>).</p>
             </div>`
           : html`${loaded.problems.length ? html`<div class="notice error" role="alert"><ul>${loaded.problems.map((p) => html`<li>${p}</li>`)}</ul></div>` : nothing}
-            ${this.approvalsSection(loaded)} ${this.healthSection(loaded)} ${this.earningsSection(loaded)}`}
+            ${this.approvalsSection(loaded)} ${this.healthSection(loaded)} ${this.earningsSection(loaded)} ${this.treasurySection()}`}
     `
   }
 }

@@ -107,6 +107,8 @@ export async function measureReputation(ctx: BenchContext): Promise<ReputationBe
   const market = scenario(1, 1_000, 250, true)
   const marketRuns = time(ctx.runs, score(market))
   rows.push({ scenario: '1,000 labellers (250 follows, 250 at second degree), 100 jobs each, 10% paid', labels: LABELS, medianMs: median(marketRuns), runsMs: marketRuns, goalMs: GOAL_MS })
+  const withEvidenceRuns = time(ctx.runs, () => score(market)().evidence)
+  rows.push({ scenario: '… the same, then listing every counted label\'s evidence (report.evidence, built on first read)', labels: LABELS, medianMs: median(withEvidenceRuns), runsMs: withEvidenceRuns })
   const fields = newJobOutcomeFields()
   const readRuns = time(ctx.runs, () => {
     for (const event of market.labels) readJobOutcomeFields(event, market.agent, fields)
@@ -148,7 +150,8 @@ export const reputationSection: BenchSection = {
       ),
       '',
       `Median of ${ctx.runs} runs after one warm-up run, computeReputation end to end: reading every label's tags, ` +
-        'dropping duplicates, decaying, weighting and summing in canonical order, with the full evidence and ignored lists. ' +
+        'dropping duplicates, decaying, weighting and summing in canonical order, with the ignored list; the evidence list ' +
+        'is built when first read, which the second row measures. ' +
         'Events carry true ids but placeholder signatures: scoring takes verified events and checks no signature ' +
         '(verification happens once, where events are fetched; see the verify section for its cost).',
     ].join('\n')

@@ -8,20 +8,23 @@
 import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { finalizeEvent, generateSecretKey, getPublicKey, type EventTemplate } from '../../nips/01.js'
+import { finalizeEvent, generateSecretKey, getPublicKey, verifyEvent, type EventTemplate } from '../../nips/01.js'
 import { npubEncode } from '../../nips/19.js'
 import { parseJobOutcomeLabel } from '../../nips/32.js'
 import { buildZapReceipt, ZAP_RECEIPT_KIND } from '../../nips/57.js'
-import { buildJobRequest } from '../../nips/90.js'
+import { buildNwcUri } from '../../nips/47.js'
+import { buildJobFeedback, buildJobRequest, parseJobRequest } from '../../nips/90.js'
 import { startRelay, type RunningRelay } from '../../relay/index.js'
 import { createSummarizeCapability } from '../../agents/capabilities/summarize.js'
 import { startHttpApi, type RunningHttpApi } from '../../agents/http.js'
+import { RelayPool as AgentRelayPool } from '../../agents/pool.js'
 import { FakeLightningNetwork, type FakeLightningNode } from '../../agents/lightning/fake-network.js'
 import { createLnurlHandler, lnurlHttpListener, type LnurlHandler } from '../../agents/lightning/lnurl.js'
 import { silentLogger } from '../../agents/logger.js'
 import { createJobMetrics } from '../../agents/metrics.js'
 import { createClientHandler } from '../../client/serve.js'
 import { ECHO_KIND, echoCapability, startTestAgent, type TestAgent } from '../agents/helpers.js'
+import { startNwcService } from '../lightning/nwc-service.js'
 import { auctionFixture, collectErrors, installFakeExtension, installFakeWebln, launchBrowser, publishAll, queryRelay, screenshotDir, skipReason, startBunker, startClientServer, swarmFixture } from './harness.js'
 
 const ARTICLE = [
@@ -213,6 +216,44 @@ describe.skipIf(skipReason !== '')(`web client in Chromium${skipReason ? ` (${sk
     await page.close()
   })
 
+  it('pays a payment-required job through a Nostr Wallet Connect URI kept for the tab', async () => {
+    const agentKey = generateSecretKey()
+    const now = Math.floor(Date.now() / 1000)
+    const requester = generateSecretKey()
+    // Addressed to an agent of its own, so the gatekeeper leaves it alone (it would queue it for approval).
+    const request = finalizeEvent(buildJobRequest({ kind: ECHO_KIND, inputs: [{ type: 'text', value: 'pay me first' }], targets: [getPublicKey(agentKey)], createdAt: now }), requester)
+    const payee = lightning.createNode('nwc payee')
+    const invoice = await payee.createInvoice({ amountMsats: 5_000, description: 'job', expirySeconds: 600 })
+    const feedback = finalizeEvent(buildJobFeedback({ request: parseJobRequest(request), status: 'payment-required', amountMsats: 5_000, bolt11: invoice.bolt11, createdAt: now }), agentKey)
+    await publishAll(relay.url, [request, feedback])
+    const serviceKey = generateSecretKey()
+    const clientKey = generateSecretKey()
+    const servicePool = new AgentRelayPool({ verify: verifyEvent })
+    const service = await startNwcService({ node: wallet, relays: servicePool, relayUrls: [relay.url], serviceSecretKey: serviceKey, clientPubkey: getPublicKey(clientKey), encryptions: ['nip44_v2', 'nip04'], methods: ['pay_invoice'], now: () => Math.floor(Date.now() / 1000) })
+    const uri = buildNwcUri({ walletPubkey: getPublicKey(serviceKey), relays: [relay.url], secret: clientKey })
+
+    const { page, errors } = await openPage()
+    await page.goto(`${site.url}/#/jobs/${request.id}`)
+    const connect = page.getByTestId('nwc-connect')
+    await connect.waitFor({ timeout: TIMEOUT })
+    await connect.getByLabel('Connect wallet (NWC)').fill('nostr+walletconnect://not-a-key?relay=ws://x')
+    await connect.getByRole('button', { name: 'Connect' }).click()
+    expect(await page.getByTestId('nwc-problem').textContent()).toContain('wallet pubkey must be 64 hex characters')
+    await connect.getByLabel('Connect wallet (NWC)').fill(uri)
+    await connect.getByRole('button', { name: 'Connect' }).click()
+    expect(await page.evaluate(() => [sessionStorage.getItem('timmy.nwc'), Object.keys(localStorage).some((k) => localStorage.getItem(k)?.includes('walletconnect'))])).toEqual([uri, false])
+    await page.getByTestId('pay-nwc').click()
+    const paid = page.getByTestId('paid')
+    await paid.waitFor({ timeout: TIMEOUT })
+    expect(await paid.textContent()).toContain('Paid with NWC')
+    expect((await payee.lookupInvoice(invoice.paymentHash)).state).toBe('settled')
+    expect(service.requests).toEqual([{ method: 'pay_invoice', encryption: 'nip44_v2', params: { invoice: invoice.bolt11 } }])
+    expect(errors).toEqual([])
+    await page.close()
+    service.close()
+    servicePool.close()
+  })
+
   it('lets the operator approve a waiting job, signed with NIP-98, and tells others they are not operators', async () => {
     const requester = generateSecretKey()
     const job = finalizeEvent(buildJobRequest({ kind: ECHO_KIND, inputs: [{ type: 'text', value: 'needs a human' }], targets: [gatekeeper.agent.pubkey], createdAt: Math.floor(Date.now() / 1000) }), requester)
@@ -253,7 +294,13 @@ describe.skipIf(skipReason !== '')(`web client in Chromium${skipReason ? ` (${sk
     await page.getByTestId('approvals-empty').waitFor({ timeout: TIMEOUT })
     await expect.poll(() => gatekeeper.jobLog.state(job.id)?.status, { timeout: TIMEOUT }).toBe('completed')
     expect(gatekeeper.jobLog.state(job.id)?.approval).toMatchObject({ decision: 'approved', by: `http:${npubEncode(getPublicKey(operatorKey))}` })
-    expect(errors).toEqual([])
+    // The treasury is read with a signed GET; this host runs without payments, and the page says so.
+    await page.getByTestId('treasury-load').click()
+    const treasury = page.getByTestId('treasury-error')
+    await treasury.waitFor({ timeout: TIMEOUT })
+    expect(await treasury.textContent()).toContain('payments are not running on this host')
+    // Chromium logs every non-2xx fetch to the console; that 503 is the answer shown above.
+    expect(errors.filter((e) => !e.includes('status of 503'))).toEqual([])
     await page.close()
   })
 
