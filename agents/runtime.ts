@@ -36,6 +36,7 @@ import { AgentPayments, type AgentPaymentsOptions } from './payments.js'
 import { accepted, RelayPool, relayUrls } from './pool.js'
 import { amountDueMsats, isFinal, jobRequestOf, specOf, type JobFact, type JobState } from './state.js'
 import { fetchUrlText, type UrlFetcher } from './url-input.js'
+import { abortable } from './abortable.js'
 
 export type AgentSettings = Pick<
   TimmyConfig,
@@ -1011,18 +1012,6 @@ function humanReason(err: unknown): string {
   if (err instanceof JobRefused) return err.message
   const message = err instanceof Error ? err.message : String(err)
   return message.split('\n')[0].slice(0, 300) || 'the job failed'
-}
-
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason)
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(signal.reason)
-    signal.addEventListener('abort', onAbort, { once: true })
-    promise.then(
-      (value) => (signal.removeEventListener('abort', onAbort), resolve(value)),
-      (err) => (signal.removeEventListener('abort', onAbort), reject(err)),
-    )
-  })
 }
 
 function delay(ms: number): Promise<void> {

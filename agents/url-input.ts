@@ -15,6 +15,7 @@ import { lookup } from 'node:dns/promises'
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import { isIP } from 'node:net'
+import { abortable } from './abortable.js'
 
 export type UrlFetcher = (url: string, options: { signal: AbortSignal; maxBytes: number }) => Promise<string>
 
@@ -238,7 +239,7 @@ export function createUrlFetcher(options: UrlFetcherOptions = {}): UrlFetcher {
     try {
       for (let hop = 0; ; hop++) {
         const address = await addressFor(url)
-        const response = await untilAborted(connect({ url, address, signal: combined }), combined)
+        const response = await abortable(connect({ url, address, signal: combined }), combined) // the deadline does not depend on the connector listening
         if (REDIRECTS.has(response.status)) {
           response.close()
           const location = response.headers.location
@@ -259,19 +260,6 @@ export function createUrlFetcher(options: UrlFetcherOptions = {}): UrlFetcher {
       throw err
     }
   }
-}
-
-/** The connector is told the signal, but the deadline does not depend on it listening. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason)
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(signal.reason)
-    signal.addEventListener('abort', onAbort, { once: true })
-    promise.then(
-      (value) => (signal.removeEventListener('abort', onAbort), resolve(value)),
-      (err) => (signal.removeEventListener('abort', onAbort), reject(err)),
-    )
-  })
 }
 
 async function readText(url: URL, response: FetchedResponse, maxBytes: number): Promise<string> {
