@@ -9,6 +9,7 @@
 import Database from 'better-sqlite3'
 import type { NostrEvent } from '../nips/01.js'
 import { applyFact, FINAL_STATUSES, foldJob, type JobFact, type JobState, type JobStatus } from './state.js'
+import { openDatabase } from './sqlite.js'
 
 export type EffectSpec =
   /** Send this signed event to these relays. */
@@ -129,13 +130,8 @@ export class JobLog {
 
   /** Opens (creating when needed) the log at this path; ':memory:' for tests. */
   static open(path: string): JobLog {
-    const db = new Database(path)
-    db.pragma('journal_mode = WAL')
-    db.pragma('synchronous = NORMAL')
     // The CLI (`timmy approvals approve`) writes to the log of a running agent.
-    db.pragma('busy_timeout = 5000')
-    db.exec(SCHEMA)
-    return new JobLog(db)
+    return new JobLog(openDatabase(path, SCHEMA, 'NORMAL'))
   }
 
   close(): void {

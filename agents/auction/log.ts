@@ -6,6 +6,7 @@
 import Database from 'better-sqlite3'
 import type { NostrEvent } from '../../nips/01.js'
 import { parseAuctionRequest, type AuctionRequest, type BidOpening } from '../../nips/auction.js'
+import { openDatabase } from '../sqlite.js'
 
 export type AuctionStatus = 'open' | 'closed'
 
@@ -120,12 +121,7 @@ export class AuctionLog {
 
   /** Opens (creating when needed) the log at this path; ':memory:' for tests. */
   static open(path: string): AuctionLog {
-    const db = new Database(path)
-    db.pragma('journal_mode = WAL')
-    db.pragma('synchronous = NORMAL')
-    db.pragma('busy_timeout = 5000')
-    db.exec(SCHEMA)
-    return new AuctionLog(db)
+    return new AuctionLog(openDatabase(path, SCHEMA, 'NORMAL'))
   }
 
   close(): void {

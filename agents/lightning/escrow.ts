@@ -18,6 +18,7 @@
 import Database from 'better-sqlite3'
 import { bytesToHex, randomBytes } from '@noble/hashes/utils.js'
 import { paymentHashOf, WalletError, type LightningWallet } from './wallet.js'
+import { openDatabase } from '../sqlite.js'
 
 export type EscrowState = 'creating' | 'awaiting-payment' | 'held' | 'delivered' | 'settling' | 'settled' | 'canceling' | 'canceled' | 'expired'
 
@@ -161,11 +162,7 @@ export class Escrow {
 
   /** Opens (creating if needed) the escrow database; ':memory:' for tests. */
   static open(path: string, options: EscrowOptions): Escrow {
-    const db = new Database(path)
-    db.pragma('journal_mode = WAL')
-    db.pragma('synchronous = FULL')
-    db.exec(SCHEMA)
-    return new Escrow(db, options)
+    return new Escrow(openDatabase(path, SCHEMA, 'FULL'), options)
   }
 
   close(): void {

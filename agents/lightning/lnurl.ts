@@ -7,12 +7,12 @@
 // Pure-ish: the wallet, the signers and the clock are injected; pending zaps live in a ZapStore
 // (SQLite for a host that must not lose a receipt across restarts, memory for tests).
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import Database from 'better-sqlite3'
 import { utf8ToBytes } from '@noble/hashes/utils.js'
 import { bech32 } from '@scure/base'
 import type { EventTemplate, NostrEvent } from '../../nips/01.js'
 import { buildZapReceipt, parseZapRequest } from '../../nips/57.js'
 import { sha256Hex, WalletError, type LightningWallet } from './wallet.js'
+import { openDatabase } from '../sqlite.js'
 
 export interface ZapSigner {
   /** The `nostrPubkey` clients check receipts against. */
@@ -57,11 +57,13 @@ export function memoryZapStore(): ZapStore {
 
 /** Pending zaps in SQLite: a receipt owed for a paid invoice survives a restart. */
 export function sqliteZapStore(path: string): ZapStore & { close(): void } {
-  const db = new Database(path)
-  db.pragma('journal_mode = WAL')
-  db.exec(`CREATE TABLE IF NOT EXISTS pending_zaps (
+  const db = openDatabase(
+    path,
+    `CREATE TABLE IF NOT EXISTS pending_zaps (
     payment_hash TEXT PRIMARY KEY, agent TEXT NOT NULL, zap_request TEXT NOT NULL, bolt11 TEXT NOT NULL,
-    relays TEXT NOT NULL, expires_at INTEGER NOT NULL)`)
+    relays TEXT NOT NULL, expires_at INTEGER NOT NULL)`,
+    'FULL',
+  )
   const insert = db.prepare('INSERT OR IGNORE INTO pending_zaps VALUES (?, ?, ?, ?, ?, ?)')
   const select = db.prepare('SELECT * FROM pending_zaps ORDER BY expires_at')
   const del = db.prepare('DELETE FROM pending_zaps WHERE payment_hash = ?')

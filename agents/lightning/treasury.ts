@@ -23,6 +23,7 @@ import { InvalidArgumentError, type Command } from 'commander'
 import { loadConfig } from '../config.js'
 import { decodeBolt11 } from './bolt11.js'
 import { checkHash, WalletError, type LightningWallet } from './wallet.js'
+import { openDatabase } from '../sqlite.js'
 
 export const ACCOUNTS = ['hot_wallet', 'earnings', 'withdrawals', 'cold_wallet', 'fees'] as const
 export type Account = (typeof ACCOUNTS)[number]
@@ -196,12 +197,7 @@ export class Treasury {
 
   /** Opens (creating if needed) the treasury database; the CLI and a running host may share it. */
   static open(path: string, options: TreasuryOptions = {}): Treasury {
-    const db = new Database(path)
-    db.pragma('journal_mode = WAL')
-    db.pragma('synchronous = FULL')
-    db.pragma('busy_timeout = 5000')
-    db.exec(SCHEMA)
-    return new Treasury(db, options)
+    return new Treasury(openDatabase(path, SCHEMA, 'FULL'), options)
   }
 
   close(): void {
