@@ -5,6 +5,7 @@
 import type { NostrEvent } from '../nips/01.js'
 import { buildHttpAuth, encodeAuthorizationHeader } from '../nips/98.js'
 import type { Signer } from './signer.js'
+import type { EarningsSummary } from '../agents/lightning/treasury.js'
 
 /** An HTTP answer other than 2xx, with the host's reason (its JSON `error`). */
 export class HostApiError extends Error {
@@ -46,19 +47,8 @@ export interface JobSummary {
   error?: string
 }
 
-/** One agent's money as the host's treasury counts it (agents/lightning/treasury.ts `summary()`). */
-export interface EarningsSummary {
-  agent: string
-  /** Spendable by the agent: earned, minus withdrawn, reserved and fees. */
-  hotWalletMsats: number
-  earnedMsats: number
-  pendingWithdrawalMsats: number
-  coldWalletMsats: number
-  feesMsats: number
-  payments: number
-  earnedLast24hMsats: number
-  earnedLast30dMsats: number
-}
+/** One agent's money as the host's treasury counts it: the `/api/treasury` answer's own type (type-only, erased at build). */
+export type { EarningsSummary }
 
 export interface Healthz {
   ok: boolean
