@@ -412,7 +412,7 @@ class Relay {
     if (storable.length > 0) {
       try {
         const ids = storable.map((i) => i.event.id)
-        known = new Set(this.store.query([{ ids, limit: ids.length }], this.now()).map((e) => e.id))
+        known = new Set(this.store.queryRaw([{ ids, limit: ids.length }], this.now()).map((row) => row.id))
       } catch (err) {
         this.log.error({ err }, 'duplicate lookup failed')
       }
