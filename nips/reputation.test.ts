@@ -6,6 +6,7 @@ import { generateSecretKey, getPublicKey, type EventTemplate, type NostrEvent } 
 import { buildDeletion } from './09.js'
 import { buildAiWotAttestation, buildJobOutcomeLabel, LABEL_KIND, type JobOutcomeLabelOptions } from './32.js'
 import {
+  AgentLabels,
   buildTrustedAssertion,
   buildTrustGraph,
   compareReputation,
@@ -353,6 +354,106 @@ describe('determinism', () => {
     expect(report.evidence).toBe(evidence)
     expect(JSON.parse(JSON.stringify(report)).evidence).toEqual(JSON.parse(JSON.stringify(evidence)))
     expect({ ...report }.evidence).toBe(evidence)
+  })
+})
+
+describe('labels kept to be scored again (AgentLabels)', () => {
+  /** A label whose tags count how often they are read. */
+  function counting(event: NostrEvent): { event: NostrEvent; reads: () => number } {
+    let reads = 0
+    const { tags, ...rest } = event
+    const watched = {
+      ...rest,
+      get tags() {
+        reads++
+        return tags
+      },
+    } as NostrEvent
+    return { event: watched, reads: () => reads }
+  }
+
+  it('scores exactly as computeReputation after every batch of arrivals, in any order', () => {
+    const job = nextJob()
+    const paidJob = nextJob()
+    const retracted = label(alice, { quality: 1 })
+    const pool: NostrEvent[] = [
+      label(alice, { quality: 3 }),
+      label(alice, { job, outcome: 'failed', quality: undefined, createdAt: NOW - 100 }),
+      label(alice, { job, quality: 5, createdAt: NOW - 50 }),
+      label(alice, { job, quality: 2, createdAt: NOW - 50 }),
+      label(bob, { kind: 5100, createdAt: NOW - 30 * DAY }),
+      label(root, { outcome: 'late', quality: 4 }),
+      label(carol, { job: paidJob, quality: 5 }),
+      label(carol, { quality: 1 }),
+      label(dave),
+      label(alice, { createdAt: NOW + 60 }),
+      label(alice, { agent: otherAgent.pk }),
+      { ...label(bob), kind: 1 },
+      retracted,
+    ]
+    pool.push(pool[0], { ...pool[4] })
+    const deletion = crypto.sign(buildDeletion({ ids: [retracted.id], kinds: [LABEL_KIND], createdAt: NOW }), alice.sk)
+    const payments: VerifiedPayment[] = [{ job: paidJob, payer: carol.pk, recipient: agent.pk, msats: 2_000_000 }]
+    const arrivals = fc.array(fc.integer({ min: 0, max: 3 }), { minLength: pool.length, maxLength: pool.length })
+    fc.assert(
+      fc.property(fc.shuffledSubarray(pool, { minLength: pool.length, maxLength: pool.length }), arrivals, fc.integer({ min: 0, max: pool.length }), (shuffled, batchOf, deletedAt) => {
+        const kept = new AgentLabels(agent.pk)
+        const seen: NostrEvent[] = []
+        for (let batch = 0; batch <= 3; batch++) {
+          shuffled.forEach((event, i) => {
+            if (batchOf[i] !== batch) return
+            kept.add(event)
+            seen.push(event)
+          })
+          if (seen.length >= deletedAt) kept.addDeletion(deletion)
+          const deletions = seen.length >= deletedAt ? [deletion] : []
+          const expected = computeReputation({ agent: agent.pk, labels: seen, deletions, trust: graph, payments, now: NOW })
+          expect(kept.score({ trust: graph, payments, now: NOW })).toEqual(expected)
+          expect(kept.size).toBe(seen.length)
+        }
+      }),
+      { numRuns: 100 },
+    )
+  })
+
+  it('reads each label once, however often it is scored', () => {
+    const kept = new AgentLabels(agent.pk)
+    const watched = [counting(label(alice)), counting(label(bob, { kind: 5100 }))]
+    for (const { event } of watched) kept.add(event)
+    const first = kept.score({ trust: graph, now: NOW })
+    const reads = watched.map((w) => w.reads())
+    expect(reads.every((n) => n > 0)).toBe(true)
+    for (const now of [NOW, NOW + DAY, NOW + 30 * DAY]) kept.score({ trust: graph, now })
+    expect(watched.map((w) => w.reads())).toEqual(reads)
+    expect(kept.score({ trust: graph, now: NOW })).toEqual(first)
+  })
+
+  it('never reads the labels of keys with neither a trust path nor a payment, until one of those appears', () => {
+    const kept = new AgentLabels(agent.pk)
+    const stranger = newKey()
+    const watched = counting(label(stranger))
+    const malformed = { ...label(stranger), tags: [['L', 'timmy.dvm']] }
+    kept.add(watched.event)
+    kept.add(malformed)
+    const unknown = kept.score({ trust: graph, now: NOW })
+    expect(watched.reads()).toBe(0)
+    expect(unknown.weightless).toBe(2)
+    expect(unknown.ignored).toEqual([])
+    // Once the root follows the stranger, its labels are read, the malformed one left out with its reason.
+    const following = buildTrustGraph(root.pk, [contactList(root, [alice, stranger], NOW), contactList(alice, [bob])])
+    const known = kept.score({ trust: following, now: NOW })
+    expect(watched.reads()).toBeGreaterThan(0)
+    expect(known.evidence.map((e) => e.id)).toEqual([watched.event.id])
+    expect(known.ignored.map((i) => i.id)).toEqual([malformed.id])
+    expect(known.weightless).toBe(0)
+  })
+
+  it('takes only the agent its labels are about', () => {
+    expect(() => new AgentLabels('npub1nothex')).toThrow(/64-character lowercase hex/)
+    const kept = new AgentLabels(agent.pk)
+    expect(() => kept.score({ trust: graph, now: -1 })).toThrow(/unix seconds/)
+    kept.addDeletion(label(alice)) // not a deletion request: no effect
+    expect(kept.score({ trust: graph, now: NOW }).overall.labels).toBe(0)
   })
 })
 

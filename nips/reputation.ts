@@ -9,7 +9,7 @@
 // NIP-01 shape is not checked again.
 import { isHex64, isNewerVersion, type EventTemplate, type NostrEvent } from './01.js'
 import { deletionTargets, DELETION_KIND } from './09.js'
-import { newJobOutcomeFields, readJobOutcomeFields, TIMMY_LABEL_NAMESPACE, type JobOutcome, type JobOutcomeFields } from './32.js'
+import { AI_WOT_NAMESPACE, JOB_OUTCOMES, newJobOutcomeFields, readJobOutcomeFields, TIMMY_LABEL_NAMESPACE, type JobOutcome, type JobOutcomeFields } from './32.js'
 
 export const CONTACT_LIST_KIND = 3
 export const TRUSTED_ASSERTION_USER_KIND = 30382
@@ -123,9 +123,9 @@ export interface VerifiedPayment {
 }
 
 /**
- * The first 7 hex digits of a job id as a small integer, −1 for no job. Reputation looks labels up
- * by job a hundred thousand times; hashing this number instead of the 64-character id is what keeps
- * those lookups cheap. Ids that share the digits are told apart by the full id.
+ * The first 7 hex digits of a job id as a small integer, −1 for no job. Labels are sorted by job;
+ * comparing this number instead of the 64-character id is what keeps that cheap. Ids that share
+ * the digits are told apart by the full id.
  */
 function jobKey(job: string | undefined): number {
   if (job === undefined) return -1
@@ -137,22 +137,23 @@ function jobKey(job: string | undefined): number {
   return key
 }
 
-/** job key → job → payer → msats, for payments to one recipient. */
-type PaymentIndex = Map<number, Map<string, Map<string, number>>>
+/** job key → job → msats: what one payer paid one recipient. */
+type PaidJobs = Map<number, Map<string, number>>
 
-function paymentIndex(payments: readonly VerifiedPayment[], recipient: string): PaymentIndex {
-  const paid: PaymentIndex = new Map()
+/** payer → what it paid, for the payments to one recipient. */
+function paymentsByPayer(payments: readonly VerifiedPayment[], recipient: string): Map<string, PaidJobs> {
+  const paid = new Map<string, PaidJobs>()
   for (const p of payments) {
     if (!isHex64(p.job) || !isHex64(p.payer) || (p.recipient !== recipient && !isHex64(p.recipient))) throw new TypeError('a verified payment needs hex job, payer and recipient')
     if (!Number.isSafeInteger(p.msats) || p.msats < 0) throw new RangeError('a verified payment needs a whole, non-negative msats amount')
     if (p.recipient !== recipient) continue
+    let jobs = paid.get(p.payer)
+    if (jobs === undefined) paid.set(p.payer, (jobs = new Map()))
     const key = jobKey(p.job)
-    let jobs = paid.get(key)
-    if (jobs === undefined) paid.set(key, (jobs = new Map()))
-    let payers = jobs.get(p.job)
-    if (payers === undefined) jobs.set(p.job, (payers = new Map()))
+    let sameKey = jobs.get(key)
+    if (sameKey === undefined) jobs.set(key, (sameKey = new Map()))
     // Integer msats: the sum is exact whatever the order.
-    payers.set(p.payer, (payers.get(p.payer) ?? 0) + p.msats)
+    sameKey.set(p.job, (sameKey.get(p.job) ?? 0) + p.msats)
   }
   return paid
 }
@@ -280,117 +281,6 @@ export interface ReputationInput {
   params?: Partial<ReputationParams>
 }
 
-const SUPERSEDED = 'superseded: one label per labeller and job counts'
-
-const compareStrings = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
-
-/**
- * The labels with weight, one column per field, indexed by arrival. Scores need only weight, value
- * and kind; the evidence objects are built from these columns when someone reads report.evidence,
- * so scoring alone allocates no object per label.
- */
-class WeightedLabels {
-  readonly events: NostrEvent[] = []
-  readonly keys: number[] = []
-  readonly jobs: (string | undefined)[] = []
-  readonly kinds: (number | undefined)[] = []
-  readonly outcomes: JobOutcome[] = []
-  readonly qualities: (number | undefined)[] = []
-  readonly namespaces: string[] = []
-  readonly statedMsats: (number | undefined)[] = []
-  readonly paidMsats: number[] = []
-  readonly decays: number[] = []
-  readonly values: number[] = []
-  readonly weights: number[] = []
-
-  /** Adds a label; returns its slot. */
-  add(event: NostrEvent, key: number, fields: JobOutcomeFields, paidMsats: number, decayed: number, value: number, weight: number): number {
-    this.events.push(event)
-    this.keys.push(key)
-    this.jobs.push(fields.job)
-    this.kinds.push(fields.kind)
-    this.outcomes.push(fields.outcome)
-    this.qualities.push(fields.quality)
-    this.namespaces.push(fields.namespace)
-    this.statedMsats.push(fields.amountMsats)
-    this.paidMsats.push(paidMsats)
-    this.decays.push(decayed)
-    this.values.push(value)
-    return this.weights.push(weight) - 1
-  }
-
-  /**
-   * Of two labels by one labeller for one job, whether `slot` wins over `known`: ours over ai.wot,
-   * then newer, then lower id (isNewerVersion's rule, on the fields the evidence keeps).
-   */
-  supersedes(slot: number, known: number): boolean {
-    const namespace = this.namespaces[slot]
-    if (namespace !== this.namespaces[known]) return namespace === TIMMY_LABEL_NAMESPACE
-    const a = this.events[slot]
-    const b = this.events[known]
-    return a.created_at !== b.created_at ? a.created_at > b.created_at : a.id < b.id
-  }
-
-  evidence(slot: number, labeller: string, standing: number): LabelEvidence {
-    const event = this.events[slot]
-    return {
-      id: event.id,
-      labeller,
-      job: this.jobs[slot],
-      kind: this.kinds[slot],
-      outcome: this.outcomes[slot],
-      quality: this.qualities[slot],
-      namespace: this.namespaces[slot],
-      createdAt: event.created_at,
-      statedMsats: this.statedMsats[slot],
-      paidMsats: this.paidMsats[slot],
-      standing,
-      decay: this.decays[slot],
-      value: this.values[slot],
-      weight: this.weights[slot],
-    }
-  }
-}
-
-/** One labeller's labels with weight (slots in WeightedLabels), in arrival order, several for one job until resolve() picks one. */
-class LabellerLabels {
-  readonly slots: number[] = []
-
-  constructor(
-    readonly labeller: string,
-    readonly standing: number,
-  ) {}
-
-  /**
-   * The label that counts for each job, in ascending job order (no job first), the order the sums
-   * run in. Sorting also brings each job's labels together, in arrival order (the sort is stable):
-   * they are weighed against each other as they arrived, and the losers go to `skipped`.
-   */
-  resolve(all: WeightedLabels, skipped: IgnoredLabel[]): number[] {
-    const { slots } = this
-    if (slots.length === 1) return slots
-    const { keys, jobs, events } = all
-    // Job keys order jobs as their ids do; the ids themselves decide only between equal keys.
-    const order = slots.slice().sort((a, b) => keys[a] - keys[b] || compareStrings(jobs[a] ?? '', jobs[b] ?? ''))
-    const counted: number[] = []
-    let known = order[0]
-    for (let i = 1; i < order.length; i++) {
-      const slot = order[i]
-      if (jobs[slot] !== jobs[known]) {
-        counted.push(known)
-        known = slot
-      } else if (events[slot].id === events[known].id) {
-        continue // the same event from another relay
-      } else if (all.supersedes(slot, known)) {
-        skipped.push({ id: events[known].id, reason: SUPERSEDED, supersededBy: events[slot].id })
-        known = slot
-      } else skipped.push({ id: events[slot].id, reason: SUPERSEDED, supersededBy: events[known].id })
-    }
-    counted.push(known)
-    return counted
-  }
-}
-
 /** One score's sums. Labels arrive labeller by labeller; a trusted labeller's share is capped when it ends. */
 class ScoreSum {
   trustedWeight = 0
@@ -439,116 +329,380 @@ class ScoreSum {
   }
 }
 
-/** Scores one agent overall and per capability, with the evidence behind each number. */
-export function computeReputation(input: ReputationInput): ReputationReport {
-  const { agent, labels, trust, payments = [], deletions = [], now } = input
-  if (!isHex64(agent)) throw new TypeError('agent must be a 64-character lowercase hex pubkey')
-  if (!Number.isSafeInteger(now) || now < 0) throw new TypeError('now must be unix seconds')
-  const params = resolveReputationParams(input.params)
-  const paid = paymentIndex(payments, agent)
-  // label id → pubkeys that asked for its deletion (only its author's request counts).
-  const deleted = new Map<string, Set<string>>()
-  for (const deletion of deletions) {
-    if (deletion.kind !== DELETION_KIND) continue
-    for (const id of deletionTargets(deletion).ids) {
-      let authors = deleted.get(id)
-      if (authors === undefined) deleted.set(id, (authors = new Set()))
-      authors.add(deletion.pubkey)
+const SUPERSEDED = 'superseded: one label per labeller and job counts'
+/** In the numeric columns: no kind, quality, stated amount or expiration. */
+const NONE = -1
+
+const compareStrings = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
+
+/** The namespaces a job-outcome label can be in, by their code in LabellerLabels.namespaces. */
+const NAMESPACES = [TIMMY_LABEL_NAMESPACE, AI_WOT_NAMESPACE] as const
+
+// A read label's numbers, one row of LabellerLabels.rows per label: the offsets of its fields.
+const CREATED_AT = 0
+const JOB_KEY = 1
+const KIND = 2
+const VALUE = 3
+const EXPIRATION = 4
+const STATED_MSATS = 5
+/** Index in JOB_OUTCOMES. */
+const OUTCOME = 6
+const QUALITY = 7
+/** Index in NAMESPACES. */
+const NAMESPACE = 8
+const ROW = 9
+
+/**
+ * One labeller's labels about the agent. The labels read so far are kept in arrival order — their
+ * numbers as rows of one typed array, off the JavaScript heap where a hundred thousand labels cost
+ * the garbage collector nothing; an absent number is NONE — with their slots in job order (each
+ * job's labels in arrival order). A score walks them in that order, touching one row per label, and
+ * builds evidence objects only when someone reads report.evidence.
+ */
+class LabellerLabels {
+  /** Read and left out whatever the score: malformed, or about another agent. */
+  readonly rejected: IgnoredLabel[] = []
+  /** Labels read and kept. */
+  length = 0
+  readonly events: NostrEvent[] = []
+  readonly jobs: (string | undefined)[] = []
+  rows = new Float64Array(0)
+  /** Slots in job order; the slots from its length on were read by the current score and are not in it yet. */
+  order: number[] = []
+
+  constructor(readonly labeller: string) {}
+
+  /** Makes room for `more` labels. */
+  reserve(more: number): void {
+    if ((this.length + more) * ROW <= this.rows.length) return
+    const rows = new Float64Array(Math.max(this.length + more, 2 * this.length) * ROW)
+    rows.set(this.rows)
+    this.rows = rows
+  }
+
+  /** Keeps a read label; reserve() made room for it. */
+  append(event: NostrEvent, fields: JobOutcomeFields): void {
+    const { rows } = this
+    const row = this.length++ * ROW
+    this.events.push(event)
+    this.jobs.push(fields.job)
+    rows[row + CREATED_AT] = event.created_at
+    rows[row + JOB_KEY] = jobKey(fields.job)
+    rows[row + KIND] = fields.kind ?? NONE
+    rows[row + VALUE] = outcomeValue(fields.outcome, fields.quality)
+    rows[row + EXPIRATION] = fields.expiration ?? NONE
+    rows[row + STATED_MSATS] = fields.amountMsats ?? NONE
+    rows[row + OUTCOME] = JOB_OUTCOMES.indexOf(fields.outcome)
+    rows[row + QUALITY] = fields.quality ?? NONE
+    rows[row + NAMESPACE] = fields.namespace === TIMMY_LABEL_NAMESPACE ? 0 : 1
+  }
+
+  /** Job order: job keys order jobs as their ids do; the ids themselves decide only between equal keys. */
+  private compareJobs(a: number, b: number): number {
+    return this.rows[a * ROW + JOB_KEY] - this.rows[b * ROW + JOB_KEY] || compareStrings(this.jobs[a] ?? '', this.jobs[b] ?? '')
+  }
+
+  /** Puts the labels appended since the last call into job order, among the earlier ones. */
+  sort(): void {
+    const total = this.length
+    const sorted = this.order.length
+    if (sorted === total) return
+    // Stable, and earlier arrivals first on a tie: each job's labels stay in arrival order, the order they are weighed against each other in.
+    const added: number[] = []
+    for (let slot = sorted; slot < total; slot++) added.push(slot)
+    added.sort((a, b) => this.compareJobs(a, b))
+    if (sorted === 0) {
+      this.order = added
+      return
+    }
+    const earlier = this.order
+    const order: number[] = []
+    let i = 0
+    let j = 0
+    while (i < sorted && j < added.length) order.push(this.compareJobs(added[j], earlier[i]) < 0 ? added[j++] : earlier[i++])
+    while (i < sorted) order.push(earlier[i++])
+    while (j < added.length) order.push(added[j++])
+    this.order = order
+  }
+
+  /**
+   * Of two labels for one job, whether `slot` wins over `known`: ours over ai.wot, then newer, then
+   * lower id (isNewerVersion's rule, on the fields the evidence keeps).
+   */
+  supersedes(slot: number, known: number): boolean {
+    const { rows } = this
+    const namespace = rows[slot * ROW + NAMESPACE]
+    if (namespace !== rows[known * ROW + NAMESPACE]) return NAMESPACES[namespace] === TIMMY_LABEL_NAMESPACE
+    const a = rows[slot * ROW + CREATED_AT]
+    const b = rows[known * ROW + CREATED_AT]
+    return a !== b ? a > b : this.events[slot].id < this.events[known].id
+  }
+
+  evidence(slot: number, standing: number, paidMsats: number, decayed: number, weight: number): LabelEvidence {
+    const row = slot * ROW
+    const optional = (field: number) => (this.rows[row + field] === NONE ? undefined : this.rows[row + field])
+    return {
+      id: this.events[slot].id,
+      labeller: this.labeller,
+      job: this.jobs[slot],
+      kind: optional(KIND),
+      outcome: JOB_OUTCOMES[this.rows[row + OUTCOME]],
+      quality: optional(QUALITY),
+      namespace: NAMESPACES[this.rows[row + NAMESPACE]],
+      createdAt: this.rows[row + CREATED_AT],
+      statedMsats: optional(STATED_MSATS),
+      paidMsats,
+      standing,
+      decay: decayed,
+      value: this.rows[row + VALUE],
+      weight,
+    }
+  }
+}
+
+/** A labeller in AgentLabels: most keys never get weight, so their labels are only counted, never read. */
+class Labeller {
+  /** Labels filed, read or not: a labeller without weight has them all counted as weightless. */
+  filed = 0
+  /** The score that last gave this labeller weight (AgentLabels.scores): its unread labels are read then. */
+  weightedIn = 0
+  /** Created by the first score that gives this labeller weight. */
+  read: LabellerLabels | undefined
+
+  constructor(readonly pubkey: string) {}
+}
+
+/** Input to AgentLabels.score: what a score depends on besides the labels. */
+export type ScoreOptions = Omit<ReputationInput, 'agent' | 'labels' | 'deletions'>
+
+/** A labeller a score gives weight: a trust path, or at least one verified payment to the agent. */
+interface WeightedLabeller {
+  labels: LabellerLabels
+  /** 0 without a trust path. */
+  standing: number
+  /** What this labeller verifiably paid the agent. */
+  paid: PaidJobs | undefined
+}
+
+/**
+ * The labels about one agent, kept to be scored again and again: events are filed by author as
+ * they arrive, and each is read (its tags parsed and checked) at most once, by the first score that
+ * gives its author weight. A score then walks only the labellers with a trust path or a payment,
+ * through their labels' columns; the labels of keys with neither (a sybil army) are never read and
+ * cost one map lookup per key. Adding the same event twice changes no score, only `weightless`.
+ */
+export class AgentLabels {
+  readonly agent: string
+  private readonly labellers = new Map<string, Labeller>()
+  private readonly fields = newJobOutcomeFields()
+  /** Label id → pubkeys that asked for its deletion; only its author's request counts. */
+  private readonly deletionRequests = new Map<string, Set<string>>()
+  /**
+   * Filed events not yet read, in arrival order, with their labellers. Reading walks them in this
+   * order, the order they lie in memory, rather than labeller by labeller: a hundred thousand events
+   * read out of order cost more in cache misses than in parsing.
+   */
+  private unread: NostrEvent[] = []
+  private unreadLabellers: Labeller[] = []
+  private filed = 0
+  private scores = 0
+
+  constructor(agent: string) {
+    if (!isHex64(agent)) throw new TypeError('agent must be a 64-character lowercase hex pubkey')
+    this.agent = agent
+  }
+
+  /** Labels filed so far, read or not. */
+  get size(): number {
+    return this.filed
+  }
+
+  /**
+   * Files a verified event: a kind-1985 label about the agent, or anything else, which is left out
+   * with its reason once read.
+   */
+  add(event: NostrEvent): void {
+    let mine = this.labellers.get(event.pubkey)
+    if (mine === undefined) this.labellers.set(event.pubkey, (mine = new Labeller(event.pubkey)))
+    this.unread.push(event)
+    this.unreadLabellers.push(mine)
+    mine.filed++
+    this.filed++
+  }
+
+  /** Takes a kind-5 deletion request into account (others are ignored): a label its author deleted does not count. */
+  addDeletion(event: NostrEvent): void {
+    if (event.kind !== DELETION_KIND) return
+    for (const id of deletionTargets(event).ids) {
+      let authors = this.deletionRequests.get(id)
+      if (authors === undefined) this.deletionRequests.set(id, (authors = new Set()))
+      authors.add(event.pubkey)
     }
   }
 
-  const skipped: IgnoredLabel[] = []
-  // Counted, not listed: a sybil army's labels should cost no more than counting them.
-  let weightless = 0
-  // A labeller's labels naming no job (ai.wot) collapse into one, like several labels for one job.
-  // The other labels allocate nothing (one reused record).
-  const byLabeller = new Map<string, LabellerLabels>()
-  const weighted = new WeightedLabels()
-  const fields = newJobOutcomeFields()
-  for (const event of labels) {
-    try {
-      readJobOutcomeFields(event, agent, fields)
-    } catch (err) {
-      skipped.push({ id: event.id, reason: (err as Error).message })
-      continue
-    }
-    const { id, pubkey: labeller, created_at: createdAt } = event
-    if (fields.agent !== agent) skipped.push({ id, reason: 'about another agent' })
-    else if (createdAt > now) skipped.push({ id, reason: 'dated after now' })
-    else if (fields.expiration !== undefined && fields.expiration <= now) skipped.push({ id, reason: 'expired (NIP-40)' })
-    else if (deleted.size > 0 && deleted.get(id)?.has(labeller)) skipped.push({ id, reason: 'deleted by its author (NIP-09)' })
-    else {
-      const job = fields.job
-      const key = jobKey(job)
-      const standing = trust.standing.get(labeller)
-      const paidMsats = paid.size === 0 || job === undefined ? 0 : (paid.get(key)?.get(job)?.get(labeller) ?? 0)
-      // Weight depends only on who labelled which job, so a weightless label is dropped before it
-      // costs anything more: this is where a sybil army ends.
-      if (standing === undefined && paidMsats === 0) {
-        weightless++
+  /** Reads the unread events of the labellers the current score gives weight; the others stay unread. */
+  private readWeighted(): void {
+    const { fields, agent, unread, unreadLabellers, scores } = this
+    let kept = 0
+    for (let i = 0; i < unread.length; i++) {
+      const event = unread[i]
+      const mine = unreadLabellers[i]
+      if (mine.weightedIn !== scores) {
+        unread[kept] = event
+        unreadLabellers[kept++] = mine
         continue
       }
-      let mine = byLabeller.get(labeller)
-      if (mine === undefined) byLabeller.set(labeller, (mine = new LabellerLabels(labeller, standing ?? 0)))
-      const payment = paymentFactor(paidMsats, params.paymentHalfMsats)
-      const decayed = decay(now - createdAt, params.halfLifeSeconds)
-      // decay × standing × (1 + payment factor) with a trust path; decay × payment factor without.
-      const weight = mine.standing > 0 ? decayed * mine.standing * (1 + payment) : decayed * payment
-      mine.slots.push(weighted.add(event, key, fields, paidMsats, decayed, outcomeValue(fields.outcome, fields.quality), weight))
-    }
-  }
-
-  const overall = new ScoreSum()
-  const perKind = new Map<number, ScoreSum>()
-  const labellers = [...byLabeller.values()].sort((a, b) => compareStrings(a.labeller, b.labeller))
-  const { weights, values, kinds } = weighted
-  const countedByLabeller: number[][] = []
-  for (const mine of labellers) {
-    const counted = mine.resolve(weighted, skipped)
-    countedByLabeller.push(counted)
-    for (const slot of counted) {
-      const weight = weights[slot]
-      const value = values[slot]
-      overall.add(weight, value, mine.standing)
-      const kind = kinds[slot]
-      if (kind !== undefined) {
-        let sum = perKind.get(kind)
-        if (sum === undefined) perKind.set(kind, (sum = new ScoreSum()))
-        sum.add(weight, value, mine.standing)
+      const read = mine.read as LabellerLabels
+      // Room for all its unread labels at once: the rows are allocated once, not grown label by label.
+      if (read.length * ROW === read.rows.length) read.reserve(mine.filed - read.length - read.rejected.length)
+      try {
+        readJobOutcomeFields(event, agent, fields)
+      } catch (err) {
+        read.rejected.push({ id: event.id, reason: (err as Error).message })
+        continue
       }
+      if (fields.agent !== agent) read.rejected.push({ id: event.id, reason: 'about another agent' })
+      else read.append(event, fields)
     }
-    overall.endLabeller(params)
-    for (const sum of perKind.values()) sum.endLabeller(params)
+    unread.length = kept
+    unreadLabellers.length = kept
   }
-  skipped.sort((a, b) => compareStrings(a.id, b.id))
-  // An event delivered twice is reported once.
-  const ignored = skipped.filter((item, i) => i === 0 || item.id !== skipped[i - 1].id)
 
-  const byKind: Record<string, ReputationScore> = {}
-  for (const kind of [...perKind.keys()].sort((a, b) => a - b)) byKind[kind] = (perKind.get(kind) as ScoreSum).score(params)
-  let evidence: LabelEvidence[] | undefined
-  const listEvidence = (): LabelEvidence[] => {
-    const list: LabelEvidence[] = []
-    for (let i = 0; i < labellers.length; i++) {
-      const { labeller, standing } = labellers[i]
-      for (const slot of countedByLabeller[i]) list.push(weighted.evidence(slot, labeller, standing))
+  /** Scores the agent overall and per capability, with the evidence behind each number. */
+  score(options: ScoreOptions): ReputationReport {
+    const { trust, payments = [], now } = options
+    if (!Number.isSafeInteger(now) || now < 0) throw new TypeError('now must be unix seconds')
+    const params = resolveReputationParams(options.params)
+    const paidBy = paymentsByPayer(payments, this.agent)
+
+    // Counted, not listed: a sybil army's labels should cost no more than counting them.
+    let weightless = 0
+    const weighted: WeightedLabeller[] = []
+    const scoreNumber = ++this.scores
+    for (const labeller of this.labellers.values()) {
+      const standing = trust.standing.get(labeller.pubkey) ?? 0
+      const paid = paidBy.get(labeller.pubkey)
+      if (standing > 0 || paid !== undefined) {
+        weighted.push({ labels: (labeller.read ??= new LabellerLabels(labeller.pubkey)), standing, paid })
+        labeller.weightedIn = scoreNumber
+      } else weightless += labeller.filed
     }
-    return list
+    weighted.sort((a, b) => compareStrings(a.labels.labeller, b.labels.labeller))
+    if (this.unread.length > 0) this.readWeighted()
+    let capacity = 0
+    for (const { labels } of weighted) {
+      labels.sort()
+      capacity += labels.length
+    }
+
+    const { deletionRequests } = this
+    const { halfLifeSeconds, paymentHalfMsats } = params
+    const skipped: IgnoredLabel[] = []
+    const overall = new ScoreSum()
+    const perKind = new Map<number, ScoreSum>()
+    // The counted labels in the order the sums ran in, with what their evidence needs beyond the columns.
+    let counted = 0
+    const countedLabeller = new Int32Array(capacity)
+    const countedSlot = new Int32Array(capacity)
+    const countedPaid = new Float64Array(capacity)
+    const countedDecay = new Float64Array(capacity)
+    const countedWeight = new Float64Array(capacity)
+
+    for (let w = 0; w < weighted.length; w++) {
+      const { labels, standing, paid } = weighted[w]
+      for (const rejected of labels.rejected) skipped.push(rejected)
+      const { events, jobs, rows, labeller, order } = labels
+      const count = (slot: number, paidMsats: number) => {
+        const row = slot * ROW
+        const decayed = decay(now - rows[row + CREATED_AT], halfLifeSeconds)
+        const payment = paymentFactor(paidMsats, paymentHalfMsats)
+        // decay × standing × (1 + payment factor) with a trust path; decay × payment factor without.
+        const weight = standing > 0 ? decayed * standing * (1 + payment) : decayed * payment
+        const value = rows[row + VALUE]
+        overall.add(weight, value, standing)
+        const kind = rows[row + KIND]
+        if (kind !== NONE) {
+          let sum = perKind.get(kind)
+          if (sum === undefined) perKind.set(kind, (sum = new ScoreSum()))
+          sum.add(weight, value, standing)
+        }
+        countedLabeller[counted] = w
+        countedSlot[counted] = slot
+        countedPaid[counted] = paidMsats
+        countedDecay[counted] = decayed
+        countedWeight[counted++] = weight
+      }
+      // One label per job counts: walking the labels in job order, `known` is the best so far of the
+      // current job. The columns decide the common case; the events are touched for labels left out.
+      let known = NONE
+      let knownPaid = 0
+      for (let i = 0; i < order.length; i++) {
+        const slot = order[i]
+        const row = slot * ROW
+        const expiration = rows[row + EXPIRATION]
+        if (rows[row + CREATED_AT] > now) skipped.push({ id: events[slot].id, reason: 'dated after now' })
+        else if (expiration !== NONE && expiration <= now) skipped.push({ id: events[slot].id, reason: 'expired (NIP-40)' })
+        else if (deletionRequests.size > 0 && deletionRequests.get(events[slot].id)?.has(labeller)) skipped.push({ id: events[slot].id, reason: 'deleted by its author (NIP-09)' })
+        else {
+          const key = rows[row + JOB_KEY]
+          const job = jobs[slot]
+          const paidMsats = paid === undefined || job === undefined ? 0 : (paid.get(key)?.get(job) ?? 0)
+          if (standing === 0 && paidMsats === 0) weightless++
+          else if (known === NONE) (known = slot), (knownPaid = paidMsats)
+          else if (key !== rows[known * ROW + JOB_KEY] || job !== jobs[known]) {
+            count(known, knownPaid)
+            known = slot
+            knownPaid = paidMsats
+          } else if (events[slot].id === events[known].id) continue // the same event from another relay
+          else if (labels.supersedes(slot, known)) {
+            skipped.push({ id: events[known].id, reason: SUPERSEDED, supersededBy: events[slot].id })
+            known = slot
+            knownPaid = paidMsats
+          } else skipped.push({ id: events[slot].id, reason: SUPERSEDED, supersededBy: events[known].id })
+        }
+      }
+      if (known !== NONE) count(known, knownPaid)
+      overall.endLabeller(params)
+      for (const sum of perKind.values()) sum.endLabeller(params)
+    }
+    skipped.sort((a, b) => compareStrings(a.id, b.id))
+    // An event delivered twice is reported once.
+    const ignored = skipped.filter((item, i) => i === 0 || item.id !== skipped[i - 1].id)
+
+    const byKind: Record<string, ReputationScore> = {}
+    for (const kind of [...perKind.keys()].sort((a, b) => a - b)) byKind[kind] = (perKind.get(kind) as ScoreSum).score(params)
+    let evidence: LabelEvidence[] | undefined
+    const listEvidence = (): LabelEvidence[] => {
+      const list: LabelEvidence[] = []
+      for (let i = 0; i < counted; i++) {
+        const { labels, standing } = weighted[countedLabeller[i]]
+        list.push(labels.evidence(countedSlot[i], standing, countedPaid[i], countedDecay[i], countedWeight[i]))
+      }
+      return list
+    }
+    return {
+      agent: this.agent,
+      trustRoot: trust.root,
+      now,
+      params,
+      overall: overall.score(params),
+      byKind,
+      // Built on first read: callers that want only the scores (the auction, the directory) never pay for it.
+      get evidence() {
+        return (evidence ??= listEvidence())
+      },
+      ignored,
+      weightless,
+    }
   }
-  return {
-    agent,
-    trustRoot: trust.root,
-    now,
-    params,
-    overall: overall.score(params),
-    byKind,
-    // Built on first read: callers that want only the scores (the auction, the directory) never pay for it.
-    get evidence() {
-      return (evidence ??= listEvidence())
-    },
-    ignored,
-    weightless,
-  }
+}
+
+/** Scores one agent from a list of events: AgentLabels for one use. */
+export function computeReputation(input: ReputationInput): ReputationReport {
+  const labels = new AgentLabels(input.agent)
+  for (const event of input.labels) labels.add(event)
+  for (const deletion of input.deletions ?? []) labels.addDeletion(deletion)
+  return labels.score(input)
 }
 
 /**
