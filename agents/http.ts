@@ -29,6 +29,7 @@ import type { Logger } from './logger.js'
 import { createOperatorAuth, type OperatorAuth } from './operators.js'
 import type { Agent } from './runtime.js'
 import type { Treasury } from './lightning/treasury.js'
+import { LabelCache } from './reputation/gather.js'
 import { reputationApi } from './reputation/http.js'
 import type { JobState, JobStatus } from './state.js'
 
@@ -102,6 +103,8 @@ export async function startHttpApi(options: HttpApiOptions): Promise<RunningHttp
   const { agents, registry, log } = options
   const clock = options.clock ?? Date.now
   const operatorAuth: OperatorAuth = createOperatorAuth({ operators: options.operators ?? (() => new Set()), now: () => Math.floor(clock() / 1000) })
+  // Each agent's labels, fetched and read once across reputation requests.
+  const labelCache = new LabelCache({ clock })
 
   /** The operator's pubkey, or an HttpError (401 with a WWW-Authenticate challenge, or 403). */
   const requireOperator = (req: IncomingMessage, body: Uint8Array): string => {
@@ -183,6 +186,7 @@ export async function startHttpApi(options: HttpApiOptions): Promise<RunningHttp
         pubkey: decodeURIComponent(reputationMatch[1]),
         query: url.searchParams,
         now: Math.floor(clock() / 1000),
+        cache: labelCache,
       })
       json(res, answer.status, answer.body)
       return true

@@ -1,13 +1,15 @@
 // Fetches the public events an agent's reputation is computed from — labels about it, the trust
 // root's contact list and its follows' lists, deletions of those labels — and computes the score.
-// Shared by `timmy reputation` and GET /api/reputation/:pubkey. The query function must return
-// events whose signatures it has checked: the score takes them as verified.
+// Shared by `timmy reputation`, GET /api/reputation/:pubkey and the auctioneer. The query function
+// must return events whose signatures it has checked: the score takes them as verified.
+// Long-lived callers (the host, an auctioneer) keep a LabelCache: each agent's labels are then
+// fetched and read once, and a lookup fetches only what is new.
 import { isHex64, isNewerVersion, type Filter, type NostrEvent } from '../../nips/01.js'
-import { DELETION_KIND } from '../../nips/09.js'
+import { deletionTargets, DELETION_KIND } from '../../nips/09.js'
 import { AI_WOT_NAMESPACE, LABEL_KIND, TIMMY_LABEL_NAMESPACE } from '../../nips/32.js'
 import {
+  AgentLabels,
   buildTrustGraph,
-  computeReputation,
   CONTACT_LIST_KIND,
   reputationValues,
   sybilBound,
@@ -26,6 +28,12 @@ export const MAX_LABELS = 200_000
 /** Ids or authors per filter, under relays' usual per-field limit. */
 const CHUNK = 500
 const PAGE = 5_000
+/** How far before the newest label held a LabelCache asks again: publishers' clocks run late. */
+const SINCE_MARGIN_SECONDS = 600
+/** A LabelCache fetches everything again this often, catching what `since` cannot: late arrivals with old timestamps. */
+export const DEFAULT_REFRESH_SECONDS = 300
+/** Agents a LabelCache holds; the least recently looked up goes first. */
+export const DEFAULT_CACHED_AGENTS = 1_000
 
 export interface GatherOptions {
   agent: string
@@ -34,6 +42,8 @@ export interface GatherOptions {
   params?: Partial<ReputationParams>
   /** Verified payments for the labelled jobs: the hook zap-receipt validation plugs into. */
   verifiedPayments?: (labels: NostrEvent[]) => Promise<VerifiedPayment[]>
+  /** Labels kept from earlier lookups; without one, everything is fetched and read for this lookup alone. */
+  cache?: LabelCache
 }
 
 export interface GatheredReputation {
@@ -85,22 +95,110 @@ function follows(contactLists: readonly NostrEvent[], author: string): string[] 
   return newest ? newest.tags.filter((t) => t[0] === 'p' && isHex64(t[1])).map((t) => t[1]) : []
 }
 
+const labelFilter = (agent: string): Filter => ({ kinds: [LABEL_KIND], '#p': [agent], '#L': [TIMMY_LABEL_NAMESPACE, AI_WOT_NAMESPACE] })
+
+/** One agent's labels as a LabelCache holds them. */
+export interface HeldLabels {
+  labels: AgentLabels
+  /** The label events, each once. */
+  events: NostrEvent[]
+  /** More labels existed than MAX_LABELS; the newest were kept. */
+  truncated: boolean
+}
+
+interface Holding extends HeldLabels {
+  ids: Set<string>
+  /** The newest label's created_at, no later than the clock: where the next lookup's `since` starts. */
+  newest: number
+  /** Clock (ms) of the last fetch of everything. */
+  fullFetchAt: number
+}
+
+/**
+ * Each agent's labels between lookups, in an AgentLabels, so that a label is fetched and read once.
+ * A lookup asks the relays only for labels since the newest held (less SINCE_MARGIN_SECONDS) and for
+ * deletions of the new ones and recent label deletions; every `refreshSeconds` it fetches
+ * everything again, which catches what those filters cannot (a label or a deletion that reached the
+ * relays late, with an old timestamp, or a deletion without a `k` tag). Holds `maxAgents` agents,
+ * dropping the least recently looked up; concurrent lookups of one agent share one fetch.
+ */
+export class LabelCache {
+  private readonly held = new Map<string, Holding>()
+  private readonly fetching = new Map<string, Promise<Holding>>()
+  private readonly refreshMs: number
+  private readonly maxAgents: number
+  private readonly clock: () => number
+
+  constructor(options: { refreshSeconds?: number; maxAgents?: number; clock?: () => number } = {}) {
+    this.refreshMs = (options.refreshSeconds ?? DEFAULT_REFRESH_SECONDS) * 1000
+    this.maxAgents = options.maxAgents ?? DEFAULT_CACHED_AGENTS
+    this.clock = options.clock ?? Date.now
+    if (!(this.refreshMs >= 0) || !Number.isSafeInteger(this.maxAgents) || this.maxAgents < 1) throw new RangeError('LabelCache needs refreshSeconds ≥ 0 and maxAgents ≥ 1')
+  }
+
+  /** The agent's labels, brought up to date from the relays. */
+  async labelsOf(query: QueryEvents, agent: string): Promise<HeldLabels> {
+    let pending = this.fetching.get(agent)
+    if (pending === undefined) {
+      pending = this.update(query, agent).finally(() => this.fetching.delete(agent))
+      this.fetching.set(agent, pending)
+    }
+    return pending
+  }
+
+  private async update(query: QueryEvents, agent: string): Promise<Holding> {
+    const startedAt = this.clock()
+    const known = this.held.get(agent)
+    const full = known === undefined || startedAt - known.fullFetchAt >= this.refreshMs
+    const since = full ? undefined : known.newest - SINCE_MARGIN_SECONDS
+    const fetched = await queryAll(query, since === undefined ? labelFilter(agent) : { ...labelFilter(agent), since }, MAX_LABELS)
+    const holding: Holding = full
+      ? { labels: new AgentLabels(agent), events: [], truncated: fetched.truncated, ids: new Set(), newest: 0, fullFetchAt: startedAt }
+      : known
+    const unseen = fetched.events.filter((e) => !holding.ids.has(e.id))
+    const added = unseen.slice(0, MAX_LABELS - holding.ids.size)
+    const [byTarget, recent] = await Promise.all([
+      queryChunked(query, added.map((e) => e.id), (ids) => ({ kinds: [DELETION_KIND], '#e': ids })),
+      since === undefined ? Promise.resolve([]) : query([{ kinds: [DELETION_KIND], '#k': [String(LABEL_KIND)], since }]),
+    ])
+    // Nothing changes until every fetch has answered: a failed lookup leaves the held labels as they were.
+    const nowSeconds = Math.floor(startedAt / 1000)
+    for (const event of added) {
+      holding.ids.add(event.id)
+      holding.events.push(event)
+      holding.labels.add(event)
+      holding.newest = Math.max(holding.newest, Math.min(event.created_at, nowSeconds))
+    }
+    if (fetched.truncated || added.length < unseen.length) holding.truncated = true
+    for (const deletion of byTarget) holding.labels.addDeletion(deletion)
+    // Recent label deletions are about any agent's labels: keep those about this one's.
+    for (const deletion of recent) if (deletionTargets(deletion).ids.some((id) => holding.ids.has(id))) holding.labels.addDeletion(deletion)
+    this.held.delete(agent)
+    this.held.set(agent, holding)
+    for (const oldest of this.held.keys()) {
+      if (this.held.size <= this.maxAgents) break
+      this.held.delete(oldest)
+    }
+    return holding
+  }
+}
+
 export async function gatherReputation(query: QueryEvents, options: GatherOptions): Promise<GatheredReputation> {
   const { agent, trustRoot, now, params } = options
-  const labelFilter: Filter = { kinds: [LABEL_KIND], '#p': [agent], '#L': [TIMMY_LABEL_NAMESPACE, AI_WOT_NAMESPACE] }
-  const [labelled, rootLists] = await Promise.all([
-    queryAll(query, labelFilter, MAX_LABELS),
+  if (!isHex64(agent)) throw new TypeError('agent must be a 64-character lowercase hex pubkey')
+  const cache = options.cache ?? new LabelCache()
+  const [held, rootLists] = await Promise.all([
+    cache.labelsOf(query, agent),
     trustRoot ? query([{ kinds: [CONTACT_LIST_KIND], authors: [trustRoot] }]) : Promise.resolve([]),
   ])
   const direct = trustRoot ? [...new Set(follows(rootLists, trustRoot))] : []
-  const [followLists, deletions, payments] = await Promise.all([
+  const [followLists, payments] = await Promise.all([
     queryChunked(query, direct, (authors) => ({ kinds: [CONTACT_LIST_KIND], authors })),
-    queryChunked(query, labelled.events.map((e) => e.id), (ids) => ({ kinds: [DELETION_KIND], '#e': ids })),
-    options.verifiedPayments ? options.verifiedPayments(labelled.events) : Promise.resolve([]),
+    options.verifiedPayments ? options.verifiedPayments(held.events) : Promise.resolve([]),
   ])
   const trust = buildTrustGraph(trustRoot, [...rootLists, ...followLists], params)
-  const report = computeReputation({ agent, labels: labelled.events, trust, payments, deletions, now, params })
-  return { report, trustGraphSize: trust.standing.size - (trustRoot ? 1 : 0), truncated: labelled.truncated }
+  const report = held.labels.score({ trust, payments, now, params })
+  return { report, trustGraphSize: trust.standing.size - (trustRoot ? 1 : 0), truncated: held.truncated }
 }
 
 /**
@@ -110,11 +208,13 @@ export async function gatherReputation(query: QueryEvents, options: GatherOption
  */
 export function reputationLookup(
   query: QueryEvents,
-  options: { verifiedPayments?: GatherOptions['verifiedPayments'] } = {},
+  options: Pick<GatherOptions, 'verifiedPayments' | 'cache'> = {},
 ): (bidders: string[], kind: number, scoring: { at: number; trustRoot: string }) => Promise<Map<string, number>> {
+  // Kept across lookups: an auctioneer scores the same bidders auction after auction.
+  const cache = options.cache ?? new LabelCache()
   return async (bidders, kind, { at, trustRoot }) => {
     const gathered = await Promise.all(
-      bidders.map((agent) => gatherReputation(query, { agent, trustRoot, now: at, verifiedPayments: options.verifiedPayments })),
+      bidders.map((agent) => gatherReputation(query, { agent, trustRoot, now: at, verifiedPayments: options.verifiedPayments, cache })),
     )
     return reputationValues(gathered.map((g) => g.report), kind)
   }

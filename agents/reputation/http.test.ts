@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest'
-import { compareEventsNewestFirst, generateSecretKey, getPublicKey, matchFilter, type Filter, type NostrEvent } from '../../nips/01.js'
+import { generateSecretKey, getPublicKey, type NostrEvent } from '../../nips/01.js'
+import { fakeRelayQuery } from '../../test/helpers/fake-query.js'
 import { buildDeletion } from '../../nips/09.js'
 import { npubEncode } from '../../nips/19.js'
 import { buildJobOutcomeLabel, LABEL_KIND } from '../../nips/32.js'
@@ -26,19 +27,7 @@ const friend = key()
 const stranger = key()
 const agent = key()
 
-function fakeRelay(events: NostrEvent[]) {
-  const filtersSeen: Filter[] = []
-  const query = async (filters: Filter[]) => {
-    filtersSeen.push(...filters)
-    return filters.flatMap((f) =>
-      events
-        .filter((e) => matchFilter(f, e))
-        .sort(compareEventsNewestFirst)
-        .slice(0, Math.min(f.limit ?? Infinity, RELAY_PAGE_CAP)),
-    )
-  }
-  return { query, filtersSeen }
-}
+const fakeRelay = (events: NostrEvent[]) => fakeRelayQuery(events, RELAY_PAGE_CAP)
 
 let n = 0
 const label = (by: { sk: Uint8Array }, over: Partial<Parameters<typeof buildJobOutcomeLabel>[0]> = {}) =>

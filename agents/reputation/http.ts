@@ -1,6 +1,7 @@
 // GET /api/reputation/:pubkey — an agent's reputation as JSON, computed on request from public
 // events (nips/reputation.md). The host mounts it and supplies the query function (its relay pool,
-// which verifies signatures), the clock and, once payments land, the verified-payments hook.
+// which verifies signatures), the clock, its LabelCache (labels kept between requests) and, once
+// payments land, the verified-payments hook.
 //   ?trust_root=<npub|hex>  whose web of trust weighs the labels (default: the host's)
 //   ?kind=<5000-5999>       also report the score a job of this kind is judged by, as `kind`
 //   ?half_life_days=<n>     decay half-life (default 90)
@@ -9,7 +10,7 @@ import { decodeToHexPubkey } from '../../nips/19.js'
 import { isJobRequestKind } from '../../nips/90.js'
 import type { ReputationParams, VerifiedPayment } from '../../nips/reputation.js'
 import type { NostrEvent } from '../../nips/01.js'
-import { gatherReputation, summarize, type QueryEvents, type ReputationSummary } from './gather.js'
+import { gatherReputation, summarize, type LabelCache, type QueryEvents, type ReputationSummary } from './gather.js'
 
 const DEFAULT_EVIDENCE = 50
 const MAX_EVIDENCE = 500
@@ -24,6 +25,8 @@ export interface ReputationApiParams {
   /** Trust root when the request names none: the host operator's key. Without either, only payment-backed labels count. */
   defaultTrustRoot?: string
   verifiedPayments?: (labels: NostrEvent[]) => Promise<VerifiedPayment[]>
+  /** The host's: labels kept between requests. */
+  cache?: LabelCache
 }
 
 export type ReputationApiResponse =
@@ -68,7 +71,7 @@ export async function reputationApi(query: QueryEvents, params: ReputationApiPar
   }
   let summary: ReputationSummary
   try {
-    const gathered = await gatherReputation(query, { agent, trustRoot, now: params.now, params: overrides, verifiedPayments: params.verifiedPayments })
+    const gathered = await gatherReputation(query, { agent, trustRoot, now: params.now, params: overrides, verifiedPayments: params.verifiedPayments, cache: params.cache })
     summary = summarize(gathered, evidence, kind)
   } catch (err) {
     return { status: 502, body: { error: `error: could not read reputation events: ${(err as Error).message}` } }

@@ -1,0 +1,124 @@
+import { beforeAll, describe, expect, it } from 'vitest'
+import { generateSecretKey, getPublicKey, type NostrEvent } from '../../nips/01.js'
+import { buildDeletion } from '../../nips/09.js'
+import { buildJobOutcomeLabel, LABEL_KIND } from '../../nips/32.js'
+import { fakeRelayQuery } from '../../test/helpers/fake-query.js'
+import { loadEventCrypto, type EventCrypto } from '../crypto.js'
+import { DEFAULT_REFRESH_SECONDS, gatherReputation, LabelCache, type QueryEvents } from './gather.js'
+
+const NOW = 1_800_000_000
+
+let crypto: EventCrypto
+beforeAll(async () => {
+  crypto = await loadEventCrypto()
+})
+
+const key = () => {
+  const sk = generateSecretKey()
+  return { sk, pk: getPublicKey(sk) }
+}
+const root = key()
+const friend = key()
+const agent = key()
+const otherAgent = key()
+
+let n = 0
+const label = (createdAt: number, about = agent) =>
+  crypto.sign(buildJobOutcomeLabel({ agent: about.pk, job: (++n).toString(16).padStart(64, '0'), kind: 5001, outcome: 'success', quality: 1 + (n % 5), createdAt }), friend.sk)
+
+/** A relay whose events tests change between lookups, and a clock they move. */
+function setting() {
+  const events: NostrEvent[] = [crypto.sign({ kind: 3, created_at: NOW - 1000, tags: [['p', friend.pk]], content: '' }, root.sk)]
+  for (let i = 0; i < 6; i++) events.push(label(NOW - 100 + i))
+  const relay = fakeRelayQuery(events)
+  let ms = NOW * 1000
+  const clock = { now: () => ms, advance: (seconds: number) => (ms += seconds * 1000) }
+  const cache = new LabelCache({ clock: clock.now })
+  const labelFilters = () => relay.filtersSeen.filter((f) => f.kinds?.includes(LABEL_KIND))
+  const gather = (query: QueryEvents = relay.query, at = Math.floor(clock.now() / 1000)) => gatherReputation(query, { agent: agent.pk, trustRoot: root.pk, now: at, cache })
+  /** What a lookup without a cache says: the reference every cached lookup must equal. */
+  const uncached = (at = Math.floor(clock.now() / 1000)) => gatherReputation(relay.query, { agent: agent.pk, trustRoot: root.pk, now: at })
+  return { events, relay, clock, cache, labelFilters, gather, uncached }
+}
+
+describe('LabelCache', () => {
+  it('fetches an agent’s labels once, then only what is new, and scores as a fresh lookup does', async () => {
+    const { events, relay, clock, cache, labelFilters, gather, uncached } = setting()
+    const first = await gather()
+    expect(first.report.overall.labels).toBe(6)
+    expect(labelFilters().every((f) => f.since === undefined)).toBe(true)
+    const held = await cache.labelsOf(relay.query, agent.pk)
+
+    clock.advance(60)
+    events.push(label(NOW + 30), label(NOW + 40))
+    relay.filtersSeen.length = 0
+    const second = await gather()
+    // Only labels since the newest held, less the margin for late clocks.
+    expect(labelFilters().map((f) => f.since)).toContain(NOW - 95 - 600)
+    expect(labelFilters().every((f) => f.since !== undefined)).toBe(true)
+    expect(second.report.overall.labels).toBe(8)
+    expect(second.report).toEqual((await uncached()).report)
+    // The same kept labels, grown: nothing was read twice.
+    expect((await cache.labelsOf(relay.query, agent.pk)).labels).toBe(held.labels)
+    expect(held.events).toHaveLength(8)
+    expect(held.labels.size).toBe(8)
+  })
+
+  it('sees a later deletion of a label it already holds', async () => {
+    const { events, clock, gather, uncached } = setting()
+    await gather()
+    clock.advance(60)
+    const target = events[3]
+    events.push(crypto.sign(buildDeletion({ ids: [target.id], kinds: [LABEL_KIND], createdAt: NOW + 50 }), friend.sk))
+    const after = await gather()
+    expect(after.report.ignored).toEqual([{ id: target.id, reason: 'deleted by its author (NIP-09)' }])
+    expect(after.report).toEqual((await uncached()).report)
+  })
+
+  it('fetches everything again every refreshSeconds: a label that reached the relay late, with an old timestamp, shows then', async () => {
+    const { events, clock, labelFilters, relay, gather, uncached } = setting()
+    await gather()
+    const late = label(NOW - 5000)
+    events.push(late)
+    clock.advance(10)
+    expect((await gather()).report.evidence.map((e) => e.id)).not.toContain(late.id)
+    clock.advance(DEFAULT_REFRESH_SECONDS)
+    relay.filtersSeen.length = 0
+    const refreshed = await gather()
+    expect(labelFilters().some((f) => f.since === undefined)).toBe(true)
+    expect(refreshed.report.evidence.map((e) => e.id)).toContain(late.id)
+    expect(refreshed.report).toEqual((await uncached()).report)
+  })
+
+  it('shares one fetch between concurrent lookups of an agent', async () => {
+    const { labelFilters, gather } = setting()
+    const [a, b] = await Promise.all([gather(), gather()])
+    expect(a.report).toEqual(b.report)
+    // One paged walk: the fake relay returns 4 a page, so 6 labels take 3 REQs (the last finds nothing new).
+    expect(labelFilters()).toHaveLength(3)
+  })
+
+  it('keeps what it held when a lookup fails', async () => {
+    const { events, relay, clock, cache, gather } = setting()
+    await gather()
+    clock.advance(60)
+    events.push(label(NOW + 30))
+    await expect(gather(async () => Promise.reject(new Error('connection refused')))).rejects.toThrow('connection refused')
+    const held = await cache.labelsOf(async () => [], agent.pk)
+    expect(held.events).toHaveLength(6)
+    expect(held.labels.size).toBe(6)
+    expect((await gather(relay.query)).report.overall.labels).toBe(7)
+  })
+
+  it('holds at most maxAgents agents, dropping the least recently looked up', async () => {
+    const { events, relay, clock, labelFilters } = setting()
+    events.push(label(NOW - 50, otherAgent))
+    const cache = new LabelCache({ clock: clock.now, maxAgents: 1 })
+    await cache.labelsOf(relay.query, agent.pk)
+    await cache.labelsOf(relay.query, otherAgent.pk)
+    relay.filtersSeen.length = 0
+    expect((await cache.labelsOf(relay.query, agent.pk)).events).toHaveLength(6)
+    expect(labelFilters().every((f) => f.since === undefined)).toBe(true)
+    expect(() => new LabelCache({ maxAgents: 0 })).toThrow(RangeError)
+  })
+})
