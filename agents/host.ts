@@ -13,7 +13,7 @@ import type { Capability } from './capability.js'
 import type { TimmyConfig } from './config.js'
 import { loadEventCrypto } from './crypto.js'
 import { startHttpApi, type RunningHttpApi, type StaticHandler } from './http.js'
-import { getPublicKey } from '../nips/01.js'
+import { getPublicKey, type Filter } from '../nips/01.js'
 import { JobLog } from './joblog.js'
 import { Keystore } from './keystore.js'
 import type { Logger } from './logger.js'
@@ -23,6 +23,7 @@ import { SecretStore, warnAboutEnvironmentSecrets } from './secrets.js'
 import type { AgentPaymentsOptions } from './payments.js'
 import { startHostPayments, type HostPayments } from './payments/host.js'
 import { Agent, type AgentSettings } from './runtime.js'
+import { lnurlZappers } from './reputation/zaps.js'
 import { createUrlFetcher, type UrlFetcher } from './url-input.js'
 
 export function agentDir(home: string, name: string): string {
@@ -127,6 +128,15 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     // The HTTP API listens before the agents start: their lightning addresses (kind 0 lud16) name its port.
     const preHandlers: StaticHandler[] = []
     let payments: HostPayments | undefined
+    // One key signs every agent's zap receipts: the LNURL server's nostrPubkey.
+    const zapSecretKey = keystore.loadOrCreate('lnurl-zaps').secretKey
+    const ownZapper = getPublicKey(zapSecretKey)
+    const crypto = await loadEventCrypto()
+    const readRelays = (filters: Filter[]) => {
+      const reader = agents.find((a) => a.status().running)
+      if (!reader) return Promise.reject(new Error('no running agent to read the relays with'))
+      return reader.queryRelays(filters)
+    }
     const http = await startHttpApi({
       host: config.host,
       port: config.httpPort,
@@ -139,11 +149,19 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
       operators: () => loadOperators(config.home),
       treasury: () => payments?.treasury,
       ...(options.clock && { clock: options.clock }),
+      // Reputation counts zaps to this host's agents by their known key, and others' by their LNURL endpoints.
+      zappers: lnurlZappers({
+        query: readRelays,
+        fetchText: options.fetchUrl ?? createUrlFetcher({ allowPrivateAddresses: config.allowPrivateUrlInputs }),
+        known: (agent) => (agents.some((a) => a.pubkey === agent) ? ownZapper : undefined),
+        ...(options.clock && { clock: options.clock }),
+      }),
+      verify: (event) => crypto.verify(event),
     })
     closers.push(() => http.close())
     payments = await startHostPayments({
       config,
-      zapSecretKey: keystore.loadOrCreate('lnurl-zaps').secretKey,
+      zapSecretKey,
       secrets: new SecretStore(config.home, options.passphrase, config.keyLogN),
       relays,
       httpPort: http.port,

@@ -24,12 +24,14 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net'
 import type { Registry } from 'prom-client'
 import { npubEncode } from '../nips/19.js'
+import type { NostrEvent } from '../nips/01.js'
 import { ApprovalError } from './approvals.js'
 import type { Logger } from './logger.js'
 import { createOperatorAuth, type OperatorAuth } from './operators.js'
 import type { Agent } from './runtime.js'
 import type { Treasury } from './lightning/treasury.js'
-import { LabelCache } from './reputation/gather.js'
+import { ReputationCache } from './reputation/gather.js'
+import type { ZapperOf } from './reputation/zaps.js'
 import { reputationApi } from './reputation/http.js'
 import type { JobState, JobStatus } from './state.js'
 
@@ -52,6 +54,9 @@ export interface HttpApiOptions {
   clock?: () => number
   /** The agents' shared treasury, once payments have started. */
   treasury?: () => Treasury | undefined
+  /** For reputation: the key that signs an agent's zap receipts, and a fast signature check for them. */
+  zappers?: ZapperOf
+  verify?: (event: NostrEvent) => boolean
 }
 
 export interface RunningHttpApi {
@@ -103,8 +108,8 @@ export async function startHttpApi(options: HttpApiOptions): Promise<RunningHttp
   const { agents, registry, log } = options
   const clock = options.clock ?? Date.now
   const operatorAuth: OperatorAuth = createOperatorAuth({ operators: options.operators ?? (() => new Set()), now: () => Math.floor(clock() / 1000) })
-  // Each agent's labels, fetched and read once across reputation requests.
-  const labelCache = new LabelCache({ clock })
+  // Each agent's labels and zap receipts, fetched and checked once across reputation requests.
+  const reputationCache = new ReputationCache({ clock })
 
   /** The operator's pubkey, or an HttpError (401 with a WWW-Authenticate challenge, or 403). */
   const requireOperator = (req: IncomingMessage, body: Uint8Array): string => {
@@ -186,7 +191,9 @@ export async function startHttpApi(options: HttpApiOptions): Promise<RunningHttp
         pubkey: decodeURIComponent(reputationMatch[1]),
         query: url.searchParams,
         now: Math.floor(clock() / 1000),
-        cache: labelCache,
+        cache: reputationCache,
+        ...(options.zappers && { zappers: options.zappers }),
+        ...(options.verify && { verify: options.verify }),
       })
       json(res, answer.status, answer.body)
       return true

@@ -13,6 +13,7 @@ import { outcomeOf } from './auctioneer.js'
 import { AuctionResultTimeoutError, finishAuctions, runAuctionJob } from './job.js'
 import { AuctionLog } from './log.js'
 import { relayReputation } from './reputation.js'
+import { createUrlFetcher } from '../url-input.js'
 import { verifyAuctionOnRelays, type AuctionReport } from './verify.js'
 
 /** Where the auctions run with a stored key are logged, so that `timmy auction resume` can finish them. */
@@ -77,7 +78,7 @@ export async function runAuctionJobCommand(options: AuctionJobCommandOptions): P
   const print = (line: object) => process.stdout.write(`${JSON.stringify(line)}\n`)
   const say = (text: string) => process.stderr.write(`${text}\n`)
   const crypto = await loadEventCrypto()
-  const reputation = relayReputation({ relays: options.relays, crypto })
+  const reputation = relayReputation({ relays: options.relays, crypto, fetchText: createUrlFetcher({ allowPrivateAddresses: options.config.allowPrivateUrlInputs }) })
   try {
     const { outcome, result } = await runAuctionJob({
       secretKey,
@@ -164,7 +165,7 @@ export function registerAuctionCommands(program: Command): void {
         const auctionLog = openAuctionLog(config.home, options.key)
         const relays = defaultRelays(config, options.relay)
         const crypto = await loadEventCrypto()
-        const reputation = relayReputation({ relays, crypto })
+        const reputation = relayReputation({ relays, crypto, fetchText: createUrlFetcher({ allowPrivateAddresses: config.allowPrivateUrlInputs }) })
         try {
           const finished = await finishAuctions({ secretKey, relays, auctionLog, crypto, reputation: reputation.lookup, closeGraceSeconds: config.auction.closeGraceSeconds, log })
           if (finished.length === 0) process.stdout.write(`no unfinished auctions for ${npubEncode(getPublicKey(secretKey))}\n`)

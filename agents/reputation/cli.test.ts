@@ -72,12 +72,14 @@ describe('timmy reputation', () => {
     expect(out).toMatch(/^kind 5100\s+0\.\d{3} {2}\(1 labels/m)
     expect(out).toContain(npubEncode(friend.pk))
     expect(out).toMatch(/1 {2}no trust path and no verified payment/)
+    expect(out).toContain("zaps       no key for this agent's zap receipts")
   })
 
   it('prints JSON, and without a trust root counts nobody unpaid', async () => {
     const summary = JSON.parse(await run([agent.pk, '--relay', relay.url, '--json', '--kind', '5300']))
     expect(summary).toMatchObject({ agent: agent.pk, trustRoot: null, evidenceCount: 0, kind: { kind: 5300, scope: 'overall' } })
     expect(summary.ignored).toEqual({ 'no trust path and no verified payment': 3 })
+    expect(summary.zaps).toEqual({ zapper: null, receipts: 0, payments: 0, rejected: {} })
   })
 
   it('refuses a secret key where a public key belongs', async () => {

@@ -1,5 +1,7 @@
 // `timmy reputation <npub|hex>`: an agent's reputation computed here, from public events read off
-// relays (nips/reputation.md), with the evidence behind it.
+// relays (nips/reputation.md), with the evidence behind it. Zap receipts count as payments when the
+// agent's pay endpoint (from its profile's lightning address) names the key that signs them; the
+// endpoint is fetched like any URL input, so a private or loopback one needs allowPrivateUrlInputs.
 import { InvalidArgumentError, type Command } from 'commander'
 import { SimplePool, useWebSocketImplementation } from 'nostr-tools/pool'
 import type { Filter as PoolFilter } from 'nostr-tools/filter'
@@ -9,7 +11,9 @@ import { isJobRequestKind } from '../../nips/90.js'
 import type { ReputationScore } from '../../nips/reputation.js'
 import { loadConfig } from '../config.js'
 import { loadEventCrypto } from '../crypto.js'
+import { createUrlFetcher } from '../url-input.js'
 import { gatherReputation, summarize, type QueryEvents, type ReputationSummary } from './gather.js'
+import { lnurlZappers } from './zaps.js'
 
 const DAY = 86_400
 const EVIDENCE_SHOWN = 20
@@ -67,6 +71,12 @@ function render(summary: ReputationSummary): string {
   lines.push(scoreLine('overall', summary.overall))
   for (const [k, score] of Object.entries(summary.byKind)) lines.push(scoreLine(`kind ${k}`, score))
   if (summary.kind?.scope === 'overall') lines.push(`kind ${summary.kind.kind}  no labels yet: jobs of this kind are judged by the overall score`)
+  const { zaps } = summary
+  if (zaps.zapper === null) lines.push(`zaps       no key for this agent's zap receipts (no lightning address allowing zaps, or its pay endpoint could not be read): ${zaps.receipts} receipts not counted`)
+  else {
+    const rejected = Object.values(zaps.rejected).reduce((sum, n) => sum + n, 0)
+    lines.push(`zaps       ${zaps.payments} job payments proved by ${zaps.receipts} receipts${rejected ? ` (${rejected} rejected)` : ''}; zap server ${npubEncode(zaps.zapper)}`)
+  }
   if (summary.truncated) lines.push('note: more labels exist than are read at once; the newest were scored')
   if (summary.evidence.length > 0) {
     lines.push('', `evidence (${summary.evidence.length} heaviest of ${summary.evidenceCount}):`)
@@ -111,6 +121,8 @@ export function registerReputationCommands(program: Command): void {
           trustRoot: options.trustRoot,
           now: Math.floor(Date.now() / 1000),
           params: { halfLifeSeconds: options.halfLifeDays * DAY },
+          zappers: lnurlZappers({ query, fetchText: createUrlFetcher({ allowPrivateAddresses: config.allowPrivateUrlInputs }) }),
+          verify: (event) => crypto.verify(event),
         })
         const summary = summarize(gathered, options.json ? Number.MAX_SAFE_INTEGER : EVIDENCE_SHOWN, options.kind)
         process.stdout.write(options.json ? `${JSON.stringify(summary, null, 2)}\n` : render(summary))

@@ -1,12 +1,13 @@
-// Fetches the public events an agent's reputation is computed from — labels about it, the trust
-// root's contact list and its follows' lists, deletions of those labels — and computes the score.
-// Shared by `timmy reputation`, GET /api/reputation/:pubkey and the auctioneer. The query function
-// must return events whose signatures it has checked: the score takes them as verified.
-// Long-lived callers (the host, an auctioneer) keep a LabelCache: each agent's labels are then
-// fetched and read once, and a lookup fetches only what is new.
+// Fetches the public events an agent's reputation is computed from — labels about it, zap receipts to
+// it, the trust root's contact list and its follows' lists, deletions of those labels — and computes
+// the score. Shared by `timmy reputation`, GET /api/reputation/:pubkey and the auctioneer. The query
+// function must return events whose signatures it has checked: the score takes them as verified.
+// Long-lived callers (the host, an auctioneer) keep a ReputationCache: each agent's labels and
+// receipts are then fetched and checked once, and a lookup fetches only what is new.
 import { isHex64, isNewerVersion, type Filter, type NostrEvent } from '../../nips/01.js'
 import { deletionTargets, DELETION_KIND } from '../../nips/09.js'
 import { AI_WOT_NAMESPACE, LABEL_KIND, TIMMY_LABEL_NAMESPACE } from '../../nips/32.js'
+import { ZAP_RECEIPT_KIND } from '../../nips/57.js'
 import {
   AgentLabels,
   buildTrustGraph,
@@ -19,20 +20,21 @@ import {
   type ReputationScore,
   type VerifiedPayment,
 } from '../../nips/reputation.js'
+import { checkReceipt, type ZapperOf } from './zaps.js'
 
 export type QueryEvents = (filters: Filter[]) => Promise<NostrEvent[]>
 
 const WEIGHTLESS = 'no trust path and no verified payment'
-/** Labels read per agent at most; past it the report says `truncated`. */
+/** Labels, and zap receipts, read per agent at most; past it the report says `truncated`. */
 export const MAX_LABELS = 200_000
 /** Ids or authors per filter, under relays' usual per-field limit. */
 const CHUNK = 500
 const PAGE = 5_000
-/** How far before the newest label held a LabelCache asks again: publishers' clocks run late. */
+/** How far before the newest event held a ReputationCache asks again: publishers' clocks run late. */
 const SINCE_MARGIN_SECONDS = 600
-/** A LabelCache fetches everything again this often, catching what `since` cannot: late arrivals with old timestamps. */
+/** A ReputationCache fetches everything again this often, catching what `since` cannot: late arrivals with old timestamps. */
 export const DEFAULT_REFRESH_SECONDS = 300
-/** Agents a LabelCache holds; the least recently looked up goes first. */
+/** Agents a ReputationCache holds; the least recently looked up goes first. */
 export const DEFAULT_CACHED_AGENTS = 1_000
 
 export interface GatherOptions {
@@ -40,18 +42,32 @@ export interface GatherOptions {
   trustRoot?: string
   now: number
   params?: Partial<ReputationParams>
-  /** Verified payments for the labelled jobs: the hook zap-receipt validation plugs into. */
-  verifiedPayments?: (labels: NostrEvent[]) => Promise<VerifiedPayment[]>
-  /** Labels kept from earlier lookups; without one, everything is fetched and read for this lookup alone. */
-  cache?: LabelCache
+  /** Finds the key that signs the agent's zap receipts; without it no payment counts. */
+  zappers?: ZapperOf
+  /** Checks zap requests' (and receipts') signatures; default nips/01 verifyEvent. */
+  verify?: (event: NostrEvent) => boolean
+  /** Events kept from earlier lookups; without one, everything is fetched and read for this lookup alone. */
+  cache?: ReputationCache
+}
+
+/** What the agent's zap receipts proved. */
+export interface ZapCheck {
+  /** The key its receipts must be signed by; null when the agent takes no zaps or it could not be found. */
+  zapper: string | null
+  receipts: number
+  /** Job payments proved (receipts whose zap request names a job). */
+  payments: number
+  /** Receipts that proved nothing, by reason. */
+  rejected: Record<string, number>
 }
 
 export interface GatheredReputation {
   report: ReputationReport
   /** Follows and follows of follows in the trust graph (the root excluded). */
   trustGraphSize: number
-  /** More labels existed than MAX_LABELS; the newest were scored. */
+  /** More labels (or receipts) existed than MAX_LABELS; the newest were scored. */
   truncated: boolean
+  zaps: ZapCheck
 }
 
 function chunks<T>(items: readonly T[]): T[][] {
@@ -96,33 +112,42 @@ function follows(contactLists: readonly NostrEvent[], author: string): string[] 
 }
 
 const labelFilter = (agent: string): Filter => ({ kinds: [LABEL_KIND], '#p': [agent], '#L': [TIMMY_LABEL_NAMESPACE, AI_WOT_NAMESPACE] })
+const receiptFilter = (agent: string): Filter => ({ kinds: [ZAP_RECEIPT_KIND], '#p': [agent] })
 
-/** One agent's labels as a LabelCache holds them. */
-export interface HeldLabels {
+/** One agent's events as a ReputationCache holds them. */
+export interface HeldEvents {
   labels: AgentLabels
   /** The label events, each once. */
   events: NostrEvent[]
-  /** More labels existed than MAX_LABELS; the newest were kept. */
+  /** Zap receipts to the agent, each once. */
+  receipts: NostrEvent[]
+  /** More labels or receipts existed than MAX_LABELS; the newest were kept. */
   truncated: boolean
 }
 
-interface Holding extends HeldLabels {
+type ReceiptCheck = ReturnType<typeof checkReceipt>
+
+interface Holding extends HeldEvents {
   ids: Set<string>
-  /** The newest label's created_at, no later than the clock: where the next lookup's `since` starts. */
+  /** The newest event's created_at, no later than the clock: where the next lookup's `since` starts. */
   newest: number
   /** Clock (ms) of the last fetch of everything. */
   fullFetchAt: number
+  /** Receipts checked against `checkedFor`, by id: each is checked once per zapper key. */
+  checked: Map<string, ReceiptCheck>
+  checkedFor?: string
 }
 
 /**
- * Each agent's labels between lookups, in an AgentLabels, so that a label is fetched and read once.
- * A lookup asks the relays only for labels since the newest held (less SINCE_MARGIN_SECONDS) and for
- * deletions of the new ones and recent label deletions; every `refreshSeconds` it fetches
- * everything again, which catches what those filters cannot (a label or a deletion that reached the
- * relays late, with an old timestamp, or a deletion without a `k` tag). Holds `maxAgents` agents,
- * dropping the least recently looked up; concurrent lookups of one agent share one fetch.
+ * Each agent's labels (in an AgentLabels) and zap receipts between lookups, so that an event is
+ * fetched and read once. A lookup asks the relays only for labels and receipts since the newest held
+ * (less SINCE_MARGIN_SECONDS), for deletions of the new labels and for recent label deletions;
+ * every `refreshSeconds` it fetches everything again, which catches what those filters cannot (an
+ * event that reached the relays late, with an old timestamp, or a deletion without a `k` tag).
+ * Holds `maxAgents` agents, dropping the least recently looked up; concurrent lookups of one agent
+ * share one fetch.
  */
-export class LabelCache {
+export class ReputationCache {
   private readonly held = new Map<string, Holding>()
   private readonly fetching = new Map<string, Promise<Holding>>()
   private readonly refreshMs: number
@@ -133,11 +158,11 @@ export class LabelCache {
     this.refreshMs = (options.refreshSeconds ?? DEFAULT_REFRESH_SECONDS) * 1000
     this.maxAgents = options.maxAgents ?? DEFAULT_CACHED_AGENTS
     this.clock = options.clock ?? Date.now
-    if (!(this.refreshMs >= 0) || !Number.isSafeInteger(this.maxAgents) || this.maxAgents < 1) throw new RangeError('LabelCache needs refreshSeconds ≥ 0 and maxAgents ≥ 1')
+    if (!(this.refreshMs >= 0) || !Number.isSafeInteger(this.maxAgents) || this.maxAgents < 1) throw new RangeError('ReputationCache needs refreshSeconds ≥ 0 and maxAgents ≥ 1')
   }
 
-  /** The agent's labels, brought up to date from the relays. */
-  async labelsOf(query: QueryEvents, agent: string): Promise<HeldLabels> {
+  /** The agent's events, brought up to date from the relays. */
+  async eventsOf(query: QueryEvents, agent: string): Promise<HeldEvents> {
     let pending = this.fetching.get(agent)
     if (pending === undefined) {
       pending = this.update(query, agent).finally(() => this.fetching.delete(agent))
@@ -146,33 +171,64 @@ export class LabelCache {
     return pending
   }
 
+  /** The job payments the agent's receipts prove when signed by `zapper`, with the check of each. */
+  paymentsOf(held: HeldEvents, agent: string, zapper: string | undefined, verify?: (event: NostrEvent) => boolean): { payments: VerifiedPayment[]; zaps: ZapCheck } {
+    const holding = held as Holding
+    const zaps: ZapCheck = { zapper: zapper ?? null, receipts: holding.receipts.length, payments: 0, rejected: {} }
+    const payments: VerifiedPayment[] = []
+    if (zapper === undefined) return { payments, zaps }
+    if (holding.checkedFor !== zapper) {
+      holding.checked = new Map()
+      holding.checkedFor = zapper
+    }
+    for (const receipt of holding.receipts) {
+      let check = holding.checked.get(receipt.id)
+      if (check === undefined) holding.checked.set(receipt.id, (check = checkReceipt(receipt, { agent, zapper, ...(verify && { verify }) })))
+      if (check.payment) payments.push(check.payment)
+      if (check.reason !== undefined) zaps.rejected[check.reason] = (zaps.rejected[check.reason] ?? 0) + 1
+    }
+    zaps.payments = payments.length
+    return { payments, zaps }
+  }
+
   private async update(query: QueryEvents, agent: string): Promise<Holding> {
     const startedAt = this.clock()
     const known = this.held.get(agent)
     const full = known === undefined || startedAt - known.fullFetchAt >= this.refreshMs
     const since = full ? undefined : known.newest - SINCE_MARGIN_SECONDS
-    const fetched = await queryAll(query, since === undefined ? labelFilter(agent) : { ...labelFilter(agent), since }, MAX_LABELS)
+    const recent = (filter: Filter): Filter => (since === undefined ? filter : { ...filter, since })
+    const [labelled, receipted] = await Promise.all([queryAll(query, recent(labelFilter(agent)), MAX_LABELS), queryAll(query, recent(receiptFilter(agent)), MAX_LABELS)])
     const holding: Holding = full
-      ? { labels: new AgentLabels(agent), events: [], truncated: fetched.truncated, ids: new Set(), newest: 0, fullFetchAt: startedAt }
+      ? { labels: new AgentLabels(agent), events: [], receipts: [], truncated: false, ids: new Set(), newest: 0, fullFetchAt: startedAt, checked: new Map() }
       : known
-    const unseen = fetched.events.filter((e) => !holding.ids.has(e.id))
-    const added = unseen.slice(0, MAX_LABELS - holding.ids.size)
-    const [byTarget, recent] = await Promise.all([
-      queryChunked(query, added.map((e) => e.id), (ids) => ({ kinds: [DELETION_KIND], '#e': ids })),
+    const unseen = (events: NostrEvent[]) => events.filter((e) => !holding.ids.has(e.id))
+    const newLabels = unseen(labelled.events)
+    const newReceipts = unseen(receipted.events)
+    const addedLabels = newLabels.slice(0, MAX_LABELS - holding.events.length)
+    const addedReceipts = newReceipts.slice(0, MAX_LABELS - holding.receipts.length)
+    const [byTarget, recentDeletions] = await Promise.all([
+      queryChunked(query, addedLabels.map((e) => e.id), (ids) => ({ kinds: [DELETION_KIND], '#e': ids })),
       since === undefined ? Promise.resolve([]) : query([{ kinds: [DELETION_KIND], '#k': [String(LABEL_KIND)], since }]),
     ])
-    // Nothing changes until every fetch has answered: a failed lookup leaves the held labels as they were.
+    // Nothing changes until every fetch has answered: a failed lookup leaves the held events as they were.
     const nowSeconds = Math.floor(startedAt / 1000)
-    for (const event of added) {
+    const hold = (event: NostrEvent) => {
       holding.ids.add(event.id)
-      holding.events.push(event)
-      holding.labels.add(event)
       holding.newest = Math.max(holding.newest, Math.min(event.created_at, nowSeconds))
     }
-    if (fetched.truncated || added.length < unseen.length) holding.truncated = true
+    for (const event of addedLabels) {
+      hold(event)
+      holding.events.push(event)
+      holding.labels.add(event)
+    }
+    for (const receipt of addedReceipts) {
+      hold(receipt)
+      holding.receipts.push(receipt)
+    }
+    if (labelled.truncated || receipted.truncated || addedLabels.length < newLabels.length || addedReceipts.length < newReceipts.length) holding.truncated = true
     for (const deletion of byTarget) holding.labels.addDeletion(deletion)
     // Recent label deletions are about any agent's labels: keep those about this one's.
-    for (const deletion of recent) if (deletionTargets(deletion).ids.some((id) => holding.ids.has(id))) holding.labels.addDeletion(deletion)
+    for (const deletion of recentDeletions) if (deletionTargets(deletion).ids.some((id) => holding.ids.has(id))) holding.labels.addDeletion(deletion)
     this.held.delete(agent)
     this.held.set(agent, holding)
     for (const oldest of this.held.keys()) {
@@ -186,19 +242,18 @@ export class LabelCache {
 export async function gatherReputation(query: QueryEvents, options: GatherOptions): Promise<GatheredReputation> {
   const { agent, trustRoot, now, params } = options
   if (!isHex64(agent)) throw new TypeError('agent must be a 64-character lowercase hex pubkey')
-  const cache = options.cache ?? new LabelCache()
-  const [held, rootLists] = await Promise.all([
-    cache.labelsOf(query, agent),
+  const cache = options.cache ?? new ReputationCache()
+  const [held, rootLists, zapper] = await Promise.all([
+    cache.eventsOf(query, agent),
     trustRoot ? query([{ kinds: [CONTACT_LIST_KIND], authors: [trustRoot] }]) : Promise.resolve([]),
+    options.zappers ? options.zappers(agent) : Promise.resolve(undefined),
   ])
   const direct = trustRoot ? [...new Set(follows(rootLists, trustRoot))] : []
-  const [followLists, payments] = await Promise.all([
-    queryChunked(query, direct, (authors) => ({ kinds: [CONTACT_LIST_KIND], authors })),
-    options.verifiedPayments ? options.verifiedPayments(held.events) : Promise.resolve([]),
-  ])
+  const followLists = await queryChunked(query, direct, (authors) => ({ kinds: [CONTACT_LIST_KIND], authors }))
   const trust = buildTrustGraph(trustRoot, [...rootLists, ...followLists], params)
+  const { payments, zaps } = cache.paymentsOf(held, agent, zapper, options.verify)
   const report = held.labels.score({ trust, payments, now, params })
-  return { report, trustGraphSize: trust.standing.size - (trustRoot ? 1 : 0), truncated: held.truncated }
+  return { report, trustGraphSize: trust.standing.size - (trustRoot ? 1 : 0), truncated: held.truncated, zaps }
 }
 
 /**
@@ -208,14 +263,12 @@ export async function gatherReputation(query: QueryEvents, options: GatherOption
  */
 export function reputationLookup(
   query: QueryEvents,
-  options: Pick<GatherOptions, 'verifiedPayments' | 'cache'> = {},
+  options: Pick<GatherOptions, 'zappers' | 'verify' | 'cache'> = {},
 ): (bidders: string[], kind: number, scoring: { at: number; trustRoot: string }) => Promise<Map<string, number>> {
   // Kept across lookups: an auctioneer scores the same bidders auction after auction.
-  const cache = options.cache ?? new LabelCache()
+  const cache = options.cache ?? new ReputationCache()
   return async (bidders, kind, { at, trustRoot }) => {
-    const gathered = await Promise.all(
-      bidders.map((agent) => gatherReputation(query, { agent, trustRoot, now: at, verifiedPayments: options.verifiedPayments, cache })),
-    )
+    const gathered = await Promise.all(bidders.map((agent) => gatherReputation(query, { ...options, agent, trustRoot, now: at, cache })))
     return reputationValues(gathered.map((g) => g.report), kind)
   }
 }
@@ -234,6 +287,8 @@ export interface ReputationSummary {
   /** How many labels were left out, by reason. */
   ignored: Record<string, number>
   truncated: boolean
+  /** The zap receipts behind the payments counted. */
+  zaps: ZapCheck
   /** With a kind asked for: the score a job of that kind is judged by — its own, or overall while it has no labels. */
   kind?: ReputationSummary['overall'] & { kind: number; scope: 'kind' | 'overall' }
 }
@@ -261,6 +316,7 @@ export function summarize(gathered: GatheredReputation, evidenceLimit: number, k
     evidenceCount: report.evidence.length,
     ignored,
     truncated: gathered.truncated,
+    zaps: gathered.zaps,
   }
   if (kind !== undefined) summary.kind = byKind[kind] ? { ...byKind[kind], kind, scope: 'kind' } : { ...overall, kind, scope: 'overall' }
   return summary

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import { generateSecretKey, getPublicKey, type NostrEvent } from '../../nips/01.js'
 import { fakeRelayQuery } from '../../test/helpers/fake-query.js'
+import { zapServer } from '../../test/helpers/zaps.js'
 import { buildDeletion } from '../../nips/09.js'
 import { npubEncode } from '../../nips/19.js'
 import { buildJobOutcomeLabel, LABEL_KIND } from '../../nips/32.js'
@@ -70,16 +71,15 @@ describe('GET /api/reputation/:pubkey', () => {
     expect(response.body.kind).toMatchObject({ kind: 5300, scope: 'overall', value: response.body.overall.value })
   })
 
-  it('counts a paying stranger through the verified-payments hook', async () => {
+  it('counts a paying stranger by its zap receipt for the job, signed by the agent’s zap server', async () => {
     const job = 'f'.repeat(64)
-    const events = [label(stranger, { job, createdAt: NOW })]
-    const response = await reputationApi(fakeRelay(events).query, {
-      pubkey: agent.pk,
-      query: new URLSearchParams(),
-      now: NOW,
-      verifiedPayments: async (labels) => labels.map((l) => ({ job, payer: l.pubkey, recipient: agent.pk, msats: 1_000_000 })),
-    })
+    const server = zapServer(agent.pk)
+    const receipt = await server.zap(stranger.sk, 1_000_000, job)
+    const events = [label(stranger, { job, createdAt: NOW }), receipt]
+    const response = await reputationApi(fakeRelay(events).query, { pubkey: agent.pk, query: new URLSearchParams(), now: NOW, zappers: async () => server.zapper })
     expect(response.status === 200 && response.body.overall.untrustedWeight).toBe(0.5)
+    expect(response.status === 200 && response.body.zaps).toEqual({ zapper: server.zapper, receipts: 1, payments: 1, rejected: {} })
+    expect(response.status === 200 && response.body.evidence[0].paidMsats).toBe(1_000_000)
   })
 
   it('applies a half-life from the query', async () => {

@@ -1,16 +1,15 @@
 // GET /api/reputation/:pubkey — an agent's reputation as JSON, computed on request from public
 // events (nips/reputation.md). The host mounts it and supplies the query function (its relay pool,
-// which verifies signatures), the clock, its LabelCache (labels kept between requests) and, once
-// payments land, the verified-payments hook.
+// which verifies signatures), the clock, its ReputationCache (events kept between requests) and
+// the zapper lookup that lets zap receipts count as payments.
 //   ?trust_root=<npub|hex>  whose web of trust weighs the labels (default: the host's)
 //   ?kind=<5000-5999>       also report the score a job of this kind is judged by, as `kind`
 //   ?half_life_days=<n>     decay half-life (default 90)
 //   ?evidence=<n>           how many of the heaviest labels to list (default 50, at most 500)
 import { decodeToHexPubkey } from '../../nips/19.js'
 import { isJobRequestKind } from '../../nips/90.js'
-import type { ReputationParams, VerifiedPayment } from '../../nips/reputation.js'
-import type { NostrEvent } from '../../nips/01.js'
-import { gatherReputation, summarize, type LabelCache, type QueryEvents, type ReputationSummary } from './gather.js'
+import type { ReputationParams } from '../../nips/reputation.js'
+import { gatherReputation, summarize, type GatherOptions, type QueryEvents, type ReputationSummary } from './gather.js'
 
 const DEFAULT_EVIDENCE = 50
 const MAX_EVIDENCE = 500
@@ -24,9 +23,10 @@ export interface ReputationApiParams {
   now: number
   /** Trust root when the request names none: the host operator's key. Without either, only payment-backed labels count. */
   defaultTrustRoot?: string
-  verifiedPayments?: (labels: NostrEvent[]) => Promise<VerifiedPayment[]>
-  /** The host's: labels kept between requests. */
-  cache?: LabelCache
+  /** The host's: the events kept between requests, how zap receipts are checked. */
+  cache?: GatherOptions['cache']
+  zappers?: GatherOptions['zappers']
+  verify?: GatherOptions['verify']
 }
 
 export type ReputationApiResponse =
@@ -71,7 +71,7 @@ export async function reputationApi(query: QueryEvents, params: ReputationApiPar
   }
   let summary: ReputationSummary
   try {
-    const gathered = await gatherReputation(query, { agent, trustRoot, now: params.now, params: overrides, verifiedPayments: params.verifiedPayments, cache: params.cache })
+    const gathered = await gatherReputation(query, { agent, trustRoot, now: params.now, params: overrides, cache: params.cache, zappers: params.zappers, verify: params.verify })
     summary = summarize(gathered, evidence, kind)
   } catch (err) {
     return { status: 502, body: { error: `error: could not read reputation events: ${(err as Error).message}` } }

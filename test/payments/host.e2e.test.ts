@@ -10,6 +10,7 @@ import { finalizeEvent, generateSecretKey, getPublicKey, type NostrEvent } from 
 import { buildHttpAuth, encodeAuthorizationHeader } from '../../nips/98.js'
 import { addOperator } from '../../agents/operators.js'
 import { buildZapRequest, validateZapReceipt, ZAP_RECEIPT_KIND } from '../../nips/57.js'
+import { buildJobOutcomeLabel } from '../../nips/32.js'
 import { HANDLER_KIND } from '../../nips/89.js'
 import { loadConfig } from '../../agents/config.js'
 import { loadEventCrypto } from '../../agents/crypto.js'
@@ -126,5 +127,26 @@ describe('a host with payments on the FAKE network', () => {
     const bad = await fetch(`${host.http.url}/api/reputation/not-a-key`)
     expect(bad.status).toBe(400)
     expect(((await bad.json()) as { error: string }).error).toMatch(/pubkey/)
+  })
+
+  it('counts a zap for a job as the labeller’s payment in the agent’s reputation', async () => {
+    const lnurl = host.payments.lnurl.lnurl('echo-5900')
+    const url = new TextDecoder().decode(bech32.decodeToBytes(lnurl).bytes)
+    const pay = (await (await fetch(url)).json()) as { callback: string; nostrPubkey: string }
+    const job = 'a1'.repeat(32)
+    const zapRequest = requester.sign(buildZapRequest({ recipientPubkey: agent().pubkey, amountMsats: 2_000_000, relays: [host.relay.url], lnurl, eventId: job, createdAt: Math.floor(Date.now() / 1000) }))
+    const invoice = (await (await fetch(`${pay.callback}?amount=2000000&nostr=${encodeURIComponent(JSON.stringify(zapRequest))}`)).json()) as { pr: string }
+    const receiptSeen = requester.waitFor([{ kinds: [ZAP_RECEIPT_KIND], '#e': [job] }])
+    expect((await fakeHostPayer(host.http.url).pay(invoice.pr)).state).toBe('succeeded')
+    await host.payments.tick()
+    await receiptSeen
+    await requester.publish(buildJobOutcomeLabel({ agent: agent().pubkey, job, kind: ECHO_KIND, outcome: 'success', quality: 5, amountMsats: 2_000_000, createdAt: Math.floor(Date.now() / 1000) }))
+
+    const response = await fetch(`${host.http.url}/api/reputation/${agent().pubkey}?evidence=500`)
+    const summary = (await response.json()) as { zaps: { zapper: string; payments: number }; evidence: { job: string; paidMsats: number; standing: number }[]; overall: { untrustedWeight: number } }
+    // The host knows its own agents' zap server key; the requester has no trust path, so only the payment gives its label weight.
+    expect(summary.zaps).toMatchObject({ zapper: pay.nostrPubkey, payments: 1 })
+    expect(summary.evidence.find((e) => e.job === job)).toMatchObject({ paidMsats: 2_000_000, standing: 0 })
+    expect(summary.overall.untrustedWeight).toBeCloseTo(2 / 3, 2)
   })
 })
