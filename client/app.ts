@@ -2,9 +2,10 @@
 // model current. Views get a Services object and the model's version, and redraw from them.
 import { css, html, LitElement, nothing, type PropertyValues } from 'lit'
 import type { Filter, NostrEvent } from '../nips/01.js'
+import { ZAP_RECEIPT_KIND } from '../nips/57.js'
 import { FEEDBACK_KIND } from '../nips/90.js'
 import { normalizeRelayUrl } from '../nips/relay-url.js'
-import { displayName, HEARTBEAT_KIND, SwarmModel } from './model.js'
+import { displayName, HEARTBEAT_KIND, payEndpointUrl, SwarmModel, zapperFromPayEndpoint, type Profile } from './model.js'
 import { RelayPool, type RelayStatus, type Subscription } from './relay-pool.js'
 import { navigate, type Services } from './services.js'
 import { loginWithExtension, readOnlyLogin, type Signer } from './signer.js'
@@ -24,6 +25,8 @@ const RELAYS_KEY = 'timmy.relays'
 const LOGIN_KEY = 'timmy.login'
 /** How far back the activity feed (jobs, feedback, results) reaches. */
 const ACTIVITY_WINDOW_SECONDS = 86_400
+/** How long an agent's LNURL-pay endpoint may take to say who signs its zap receipts. */
+const PAY_ENDPOINT_TIMEOUT_MS = 10_000
 
 type StoredLogin = { method: 'nip07' } | { method: 'readonly'; pubkey: string }
 
@@ -105,6 +108,11 @@ export class TimmyApp extends LitElement {
   private renderQueued = false
   private reputationTimer: ReturnType<typeof setTimeout> | undefined
   private clockTimer: ReturnType<typeof setInterval> | undefined
+  /**
+   * The lightning address (or lnurl) whose pay endpoint was last asked for each agent's zap server
+   * key, '' for none: each is asked once per page load, and a failure is not retried.
+   */
+  private readonly zapperAsked = new Map<string, string>()
 
   static override styles = [
     sharedStyles,
@@ -235,7 +243,7 @@ export class TimmyApp extends LitElement {
 
   private receive(event: NostrEvent): void {
     if (!this.model.apply(event)) return
-    if (event.kind === 1985 || event.kind === 3) this.scheduleReputation()
+    if (event.kind === 1985 || event.kind === 3 || event.kind === ZAP_RECEIPT_KIND) this.scheduleReputation()
     this.scheduleRender()
   }
 
@@ -258,6 +266,33 @@ export class TimmyApp extends LitElement {
     }, 300)
   }
 
+  /** Asks the pay endpoint of each agent whose profile names a new one for the key that signs its zap receipts. */
+  private lookUpZappers(): void {
+    for (const agent of this.model.agents.keys()) {
+      const profile = this.model.profileOf(agent)
+      const address = profile?.lud16 ?? profile?.lud06 ?? ''
+      if (this.zapperAsked.get(agent) === address) continue
+      this.zapperAsked.set(agent, address)
+      if (profile && address !== '') void this.askZapper(agent, profile, address)
+      else if (this.model.setZapper(agent, undefined)) this.scheduleReputation()
+    }
+  }
+
+  private async askZapper(agent: string, profile: Profile, address: string): Promise<void> {
+    let zapper: string | undefined
+    try {
+      const url = payEndpointUrl(profile, location)
+      if (url !== undefined) {
+        const response = await fetch(url, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(PAY_ENDPOINT_TIMEOUT_MS) })
+        if (response.ok) zapper = zapperFromPayEndpoint(await response.json())
+      }
+    } catch {
+      // A malformed address or an endpoint that is down or not JSON: no key, so none of its receipts count.
+    }
+    // The profile may have named another endpoint meanwhile: that answer decides.
+    if (this.zapperAsked.get(agent) === address && this.model.setZapper(agent, zapper)) this.scheduleReputation()
+  }
+
   private now(): number {
     return Math.floor(Date.now() / 1000)
   }
@@ -268,6 +303,7 @@ export class TimmyApp extends LitElement {
     this.subs.ensure('directory', [{ kinds: [31990] }, { kinds: [HEARTBEAT_KIND] }, { kinds: [5], '#k': ['31990'] }])
     const agents = [...this.model.agents.keys()].sort()
     this.subs.ensure('profiles', agents.length ? [{ kinds: [0], authors: agents }] : undefined)
+    this.lookUpZappers()
     const kinds = this.model.announcedKinds()
     const since = this.now() - ACTIVITY_WINDOW_SECONDS
     // `since` moves with the clock: rounded to the hour so the subscription is not reopened every redraw.
@@ -279,6 +315,8 @@ export class TimmyApp extends LitElement {
     if (me) activity.push({ authors: [me], since: sinceHour, limit: 200 })
     this.subs.ensure('activity', activity.length ? activity : undefined)
     this.subs.ensure('labels', [{ kinds: [1985], '#L': ['timmy.dvm', 'ai.wot'], limit: 500 }])
+    // The receipts that make labels from strangers count: paid for the job they rate.
+    this.subs.ensure('receipts', agents.length ? [{ kinds: [ZAP_RECEIPT_KIND], '#p': agents, limit: 500 }] : undefined)
     const follows = me ? this.model.followsOf(me).slice(0, 500) : []
     this.subs.ensure('trust', me ? [{ kinds: [3], authors: [me, ...follows] }] : undefined)
   }

@@ -1,10 +1,13 @@
+import { bech32 } from '@scure/base'
 import { describe, expect, it } from 'vitest'
-import { finalizeEvent, generateSecretKey, getPublicKey } from '../nips/01.js'
+import { finalizeEvent, generateSecretKey, getPublicKey, type NostrEvent } from '../nips/01.js'
 import { buildDeletion } from '../nips/09.js'
 import { buildJobOutcomeLabel } from '../nips/32.js'
 import { buildHandlerInformation } from '../nips/89.js'
 import { buildJobFeedback, buildJobRequest, buildJobResult, parseJobRequest } from '../nips/90.js'
-import { jobPhase, liveness, SwarmModel } from './model.js'
+import { DEFAULT_REPUTATION_PARAMS, paymentFactor } from '../nips/reputation.js'
+import { zapServer } from '../test/helpers/zaps.js'
+import { jobPhase, liveness, payEndpointUrl, SwarmModel, zapperFromPayEndpoint } from './model.js'
 
 const NOW = 1_767_225_600
 const agentKey = generateSecretKey()
@@ -71,6 +74,143 @@ describe('SwarmModel', () => {
     const trusted = model.agents.get(agent)!.reputation!
     expect(trusted.labels).toBe(1)
     expect(trusted.value).toBeGreaterThan(untrusted.value)
+  })
+})
+
+describe('SwarmModel reputation from zap receipts', () => {
+  const job = 'cd'.repeat(32)
+  const strangerKey = generateSecretKey()
+  const stranger = getPublicKey(strangerKey)
+  const msats = 500_000
+  const paidWeight = paymentFactor(msats, DEFAULT_REPUTATION_PARAMS.paymentHalfMsats)
+
+  /** A model that knows the agent and holds a top label for `job` from a stranger (no trust path). */
+  function labelledModel(): SwarmModel {
+    const model = new SwarmModel()
+    model.apply(announcement(NOW))
+    model.apply(finalizeEvent(buildJobOutcomeLabel({ agent, job, kind: 5001, outcome: 'success', quality: 5, createdAt: NOW }), strangerKey))
+    return model
+  }
+
+  const scoreOf = (model: SwarmModel) => {
+    model.refreshReputation(undefined, NOW)
+    return model.agents.get(agent)!.reputation!
+  }
+
+  it('counts a stranger’s label by what the agent’s zap server says was paid for the job', async () => {
+    const server = zapServer(agent, 'scribe')
+    const model = labelledModel()
+    const unpaid = scoreOf(model)
+    expect(unpaid).toMatchObject({ untrustedWeight: 0, labels: 0, value: DEFAULT_REPUTATION_PARAMS.priorValue })
+
+    const receipt = await server.zap(strangerKey, msats, job)
+    expect(model.apply(receipt)).toBe(true)
+    // Until the agent's zap server key is known, no receipt proves anything.
+    expect(scoreOf(model)).toEqual(unpaid)
+
+    expect(model.setZapper(agent, server.zapper)).toBe(true)
+    expect(model.setZapper(agent, server.zapper)).toBe(false)
+    const paid = scoreOf(model)
+    expect(paid.labels).toBe(1)
+    expect(paid.untrustedWeight).toBe(paidWeight)
+    expect(paid.value).toBeGreaterThan(unpaid.value)
+
+    // The same receipt again, from another relay, pays nothing more.
+    expect(model.apply(receipt)).toBe(false)
+    expect(scoreOf(model)).toEqual(paid)
+
+    // A zap server key that stops being known takes its receipts' weight with it.
+    model.setZapper(agent, undefined)
+    expect(scoreOf(model)).toEqual(unpaid)
+  })
+
+  it('counts nothing from receipts signed by another key than the agent’s zap server', async () => {
+    const server = zapServer(agent, 'scribe')
+    const impostor = zapServer(agent, 'impostor')
+    const model = labelledModel()
+    const unpaid = scoreOf(model)
+    model.setZapper(agent, server.zapper)
+    expect(model.apply(await impostor.zap(strangerKey, msats, job))).toBe(true)
+    expect(scoreOf(model)).toEqual(unpaid)
+  })
+
+  it('counts nothing from receipts for another agent, even from a zap server both agents share', async () => {
+    const otherKey = generateSecretKey()
+    const other = getPublicKey(otherKey)
+    const shared = zapServer(other, 'other')
+    const model = labelledModel()
+    model.apply(finalizeEvent(buildHandlerInformation({ d: 'echo', kinds: [5900], content: { name: 'Echo', about: 'x', nip90Params: {} }, createdAt: NOW }), otherKey))
+    const unpaid = scoreOf(model)
+    model.setZapper(agent, shared.zapper)
+    model.setZapper(other, shared.zapper)
+    const forOther = await shared.zap(strangerKey, msats, job)
+    expect(model.apply(forOther)).toBe(true)
+    expect(scoreOf(model)).toEqual(unpaid)
+    // The server re-addressing the other agent's receipt to this one: the zap request inside still names the other.
+    const readdressed = finalizeEvent({ kind: forOther.kind, created_at: forOther.created_at, content: forOther.content, tags: forOther.tags.map((t) => (t[0] === 'p' ? ['p', agent] : t)) }, shared.zapperKey)
+    expect(model.apply(readdressed)).toBe(true)
+    expect(scoreOf(model)).toEqual(unpaid)
+  })
+
+  it('counts nothing from a zap that names no job', async () => {
+    const server = zapServer(agent, 'scribe')
+    const model = labelledModel()
+    const unpaid = scoreOf(model)
+    model.setZapper(agent, server.zapper)
+    expect(model.apply(await server.zap(strangerKey, msats))).toBe(true)
+    expect(scoreOf(model)).toEqual(unpaid)
+  })
+
+  it('keeps receipts only for agents it knows', async () => {
+    const server = zapServer(agent, 'scribe')
+    const receipt: NostrEvent = await server.zap(strangerKey, msats, job)
+    const model = new SwarmModel()
+    expect(model.apply(receipt)).toBe(false)
+    model.apply(announcement(NOW))
+    expect(model.apply(receipt)).toBe(true)
+  })
+
+  it('finds the zap server key at the pay endpoint the profile names', async () => {
+    const server = zapServer(agent, 'scribe')
+    const model = new SwarmModel()
+    model.apply(finalizeEvent({ kind: 0, created_at: NOW, tags: [], content: JSON.stringify({ name: 'scribe', lud16: server.address }) }, agentKey))
+    const url = payEndpointUrl(model.profileOf(agent)!)!
+    expect(url).toBe('http://127.0.0.1:8080/.well-known/lnurlp/scribe')
+    const response = await server.fetchFn(url)
+    expect(zapperFromPayEndpoint(await response.json())).toBe(server.zapper)
+  })
+})
+
+describe('payEndpointUrl', () => {
+  const lnurl = (url: string) => bech32.encode('lnurl', bech32.toWords(new TextEncoder().encode(url)), false)
+
+  it('reads the lightning address first, then the lnurl', () => {
+    expect(payEndpointUrl({ lud16: 'Scribe@example.com', lud06: lnurl('https://other.example/pay') })).toBe('https://example.com/.well-known/lnurlp/scribe')
+    expect(payEndpointUrl({ lud06: lnurl('https://other.example/pay?id=1') })).toBe('https://other.example/pay?id=1')
+    expect(payEndpointUrl({ lud06: `lightning:${lnurl('https://other.example/pay').toUpperCase()}` })).toBe('https://other.example/pay')
+    expect(payEndpointUrl({})).toBeUndefined()
+  })
+
+  it('takes plain http only from onion, loopback and the page’s own http host', () => {
+    expect(() => payEndpointUrl({ lud06: lnurl('http://other.example/pay') })).toThrow(/not an https endpoint/)
+    expect(payEndpointUrl({ lud06: lnurl('http://127.0.0.1:8080/pay') })).toBe('http://127.0.0.1:8080/pay')
+    expect(payEndpointUrl({ lud06: lnurl('http://abc.onion/pay') })).toBe('http://abc.onion/pay')
+    expect(payEndpointUrl({ lud06: lnurl('http://node.lan:8080/pay') }, { protocol: 'http:', host: 'node.lan:8080' })).toBe('http://node.lan:8080/pay')
+    expect(() => payEndpointUrl({ lud06: lnurl('ftp://example.com/pay') })).toThrow()
+    expect(() => payEndpointUrl({ lud06: 'not-an-lnurl' })).toThrow()
+    expect(() => payEndpointUrl({ lud16: 'no address' })).toThrow()
+  })
+})
+
+describe('zapperFromPayEndpoint', () => {
+  it('names the key only of an endpoint that allows Nostr', () => {
+    const key = 'ef'.repeat(32)
+    expect(zapperFromPayEndpoint({ tag: 'payRequest', allowsNostr: true, nostrPubkey: key })).toBe(key)
+    expect(zapperFromPayEndpoint({ tag: 'payRequest', allowsNostr: false, nostrPubkey: key })).toBeUndefined()
+    expect(zapperFromPayEndpoint({ tag: 'payRequest', nostrPubkey: key })).toBeUndefined()
+    expect(zapperFromPayEndpoint({ tag: 'withdrawRequest', allowsNostr: true, nostrPubkey: key })).toBeUndefined()
+    expect(zapperFromPayEndpoint({ tag: 'payRequest', allowsNostr: true, nostrPubkey: key.toUpperCase() })).toBeUndefined()
+    expect(zapperFromPayEndpoint(null)).toBeUndefined()
   })
 })
 

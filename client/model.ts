@@ -1,17 +1,23 @@
 // What the client knows about the swarm, folded from the events its relays send: agents (NIP-89
-// announcements, kind 0 profiles, heartbeats, prices seen in their answers, reputation labels) and
-// jobs (requests, feedback, results). Pure: no DOM, no sockets; time is passed in.
-import { isNewerVersion, type NostrEvent } from '../nips/01.js'
+// announcements, kind 0 profiles, heartbeats, prices seen in their answers, reputation labels, zap
+// receipts) and jobs (requests, feedback, results). Pure: no DOM, no sockets; time is passed in, and
+// so is each agent's zap server key, which only its LNURL-pay endpoint can tell.
+import { bech32 } from '@scure/base'
+import { getTagValue, isHex64, isNewerVersion, verifyEvent, type NostrEvent } from '../nips/01.js'
 import { deletionTargets } from '../nips/09.js'
+import { validateZapReceipt, ZAP_RECEIPT_KIND } from '../nips/57.js'
 import { HANDLER_KIND, parseHandlerInformation, type HandlerInformation } from '../nips/89.js'
 import { FEEDBACK_KIND, isJobRequestKind, isJobResultKind, parseJobFeedback, parseJobRequest, parseJobResult, type JobFeedback, type JobRequest, type JobResult } from '../nips/90.js'
 import { LABEL_KIND, readJobOutcomeLabel, type JobOutcomeLabel } from '../nips/32.js'
-import { buildTrustGraph, computeReputation, type ReputationScore } from '../nips/reputation.js'
+import { AgentLabels, buildTrustGraph, type ReputationScore, type VerifiedPayment } from '../nips/reputation.js'
+import { lightningAddressUrl } from './zap.js'
 
 /** Agent heartbeats (agents/heartbeat.ts): replaceable, one per agent, content {status, interval, active_jobs}. */
 export const HEARTBEAT_KIND = 11998
 /** How many of its own intervals an agent may stay silent before it counts as gone (the runtime's default). */
 export const DEAD_AFTER_INTERVALS = 3
+/** Zap receipts kept per agent; later ones are dropped, as orphaned answers are. */
+export const MAX_RECEIPTS_PER_AGENT = 5000
 
 export interface Profile {
   name?: string
@@ -20,6 +26,8 @@ export interface Profile {
   picture?: string
   /** Lightning address (LUD-16) to zap. */
   lud16?: string
+  /** Bech32 `lnurl1…` of the LNURL-pay endpoint (LUD-06), for profiles without a lightning address. */
+  lud06?: string
   createdAt: number
 }
 
@@ -62,7 +70,7 @@ function parseProfile(event: NostrEvent): Profile | undefined {
   if (typeof json !== 'object' || json === null) return undefined
   const raw = json as Record<string, unknown>
   const text = (value: unknown) => (typeof value === 'string' && value.trim() !== '' ? value : undefined)
-  return { name: text(raw.name), displayName: text(raw.display_name) ?? text(raw.displayName), about: text(raw.about), picture: text(raw.picture), lud16: text(raw.lud16)?.trim(), createdAt: event.created_at }
+  return { name: text(raw.name), displayName: text(raw.display_name) ?? text(raw.displayName), about: text(raw.about), picture: text(raw.picture), lud16: text(raw.lud16)?.trim(), lud06: text(raw.lud06)?.trim(), createdAt: event.created_at }
 }
 
 function parseHeartbeat(event: NostrEvent): HeartbeatInfo | undefined {
@@ -73,6 +81,54 @@ function parseHeartbeat(event: NostrEvent): HeartbeatInfo | undefined {
   } catch {
     return undefined
   }
+}
+
+/** LUD-01: an `lnurl1…` string (or `lightning:lnurl1…`) as the URL it encodes. */
+function decodeLnurl(lnurl: string): string {
+  const { prefix, words } = bech32.decode(lnurl.replace(/^lightning:/i, '').toLowerCase() as `${string}1${string}`, false)
+  if (prefix !== 'lnurl') throw new Error('lud06 is not an lnurl1… string')
+  return new TextDecoder().decode(bech32.fromWords(words))
+}
+
+/**
+ * The LNURL-pay endpoint a profile names, where its zap server key is found (NIP-57): its lightning
+ * address (lud16), else its lnurl (lud06); undefined when it names neither. A lud06 URL must be https,
+ * or plain http for the hosts lightningAddressUrl allows it (onion, loopback, the page's own http host).
+ * Throws on a malformed address.
+ */
+export function payEndpointUrl(profile: Pick<Profile, 'lud16' | 'lud06'>, page?: { protocol: string; host: string }): string | undefined {
+  if (profile.lud16) return lightningAddressUrl(profile.lud16, page)
+  if (!profile.lud06) return undefined
+  const url = new URL(decodeLnurl(profile.lud06))
+  const host = url.hostname
+  const plain = host.endsWith('.onion') || host === 'localhost' || /^127\.\d+\.\d+\.\d+$/.test(host) || host === '[::1]' || (page?.protocol === 'http:' && page.host.toLowerCase() === url.host)
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && plain)) throw new Error(`lud06 names ${url.protocol}//${url.host}, not an https endpoint`)
+  return url.href
+}
+
+/** The key that signs an LNURL-pay endpoint's zap receipts, from its answer: only when it allowsNostr. */
+export function zapperFromPayEndpoint(body: unknown): string | undefined {
+  if (typeof body !== 'object' || body === null) return undefined
+  const { tag, allowsNostr, nostrPubkey } = body as Record<string, unknown>
+  return tag === 'payRequest' && allowsNostr === true && isHex64(nostrPubkey) ? nostrPubkey : undefined
+}
+
+/** A zap receipt to an agent, with the payment it proves once checked (null: it proves none). */
+interface KeptReceipt {
+  event: NostrEvent
+  proves?: VerifiedPayment | null
+}
+
+/**
+ * The job payment a receipt proves (nips/reputation.md §2.4): valid against the agent's zap server
+ * key, with a zap request that names a job and is signed by the payer.
+ */
+function provedPayment(receipt: NostrEvent, agent: string, zapper: string): VerifiedPayment | null {
+  // The receipt itself was verified where it arrived; the zap request inside it was not.
+  const checked = validateZapReceipt(receipt, { nostrPubkey: zapper, recipientPubkey: agent, verify: (event) => event === receipt || verifyEvent(event) })
+  if (!checked.ok) return null
+  const { eventId, senderPubkey, amountMsats } = checked.zap
+  return eventId !== undefined && isHex64(eventId) ? { job: eventId, payer: senderPubkey, recipient: agent, msats: amountMsats } : null
 }
 
 export function liveness(heartbeat: HeartbeatInfo | undefined, nowSeconds: number): Liveness {
@@ -96,6 +152,12 @@ export class SwarmModel {
   /** Answers that arrived before their request: replayed when it comes. */
   private readonly orphans = new Map<string, NostrEvent[]>()
   private readonly labels = new Map<string, NostrEvent>()
+  /** The labels by the agent they name (`p`), each read once however often scores are refreshed. */
+  private readonly labelsAbout = new Map<string, AgentLabels>()
+  /** Zap receipts by recipient agent, then by id. */
+  private readonly receipts = new Map<string, Map<string, KeptReceipt>>()
+  /** Each agent's zap server key, once learned from its pay endpoint. */
+  private readonly zappers = new Map<string, string>()
   private readonly contactLists = new Map<string, NostrEvent>()
   private readonly profiles = new Map<string, Profile>()
   private readonly deletedAddresses = new Set<string>()
@@ -130,7 +192,8 @@ export class SwarmModel {
     if (event.kind === 5) return this.foldDeletion(event)
     if (event.kind === HANDLER_KIND) return this.foldHandler(event)
     if (event.kind === HEARTBEAT_KIND) return this.foldHeartbeat(event)
-    if (event.kind === LABEL_KIND) return this.foldNewest(this.labels, event.id, event)
+    if (event.kind === LABEL_KIND) return this.foldLabel(event)
+    if (event.kind === ZAP_RECEIPT_KIND) return this.foldReceipt(event)
     if (isJobRequestKind(event.kind)) return this.foldRequest(event)
     if (event.kind === FEEDBACK_KIND || isJobResultKind(event.kind)) return this.foldAnswer(event)
     return false
@@ -141,6 +204,60 @@ export class SwarmModel {
     if (known && !isNewerVersion(event, known)) return false
     map.set(key, event)
     return true
+  }
+
+  private foldLabel(event: NostrEvent): boolean {
+    if (this.labels.has(event.id)) return false
+    this.labels.set(event.id, event)
+    const about = new Set<string>()
+    for (const tag of event.tags) if (tag[0] === 'p' && isHex64(tag[1])) about.add(tag[1])
+    for (const agent of about) {
+      let labels = this.labelsAbout.get(agent)
+      if (labels === undefined) this.labelsAbout.set(agent, (labels = new AgentLabels(agent)))
+      labels.add(event)
+    }
+    return true
+  }
+
+  /** Keeps a receipt to a known agent; whether it proves anything is checked when scores are refreshed. */
+  private foldReceipt(event: NostrEvent): boolean {
+    const agent = getTagValue(event, 'p')
+    if (agent === undefined || !this.agents.has(agent)) return false
+    let kept = this.receipts.get(agent)
+    if (kept === undefined) this.receipts.set(agent, (kept = new Map()))
+    if (kept.has(event.id) || kept.size >= MAX_RECEIPTS_PER_AGENT) return false
+    kept.set(event.id, { event })
+    return true
+  }
+
+  /**
+   * Sets the key that signs `agent`'s zap receipts: the `nostrPubkey` of the LNURL-pay endpoint its
+   * profile names (payEndpointUrl, zapperFromPayEndpoint), or undefined when it takes no zaps. Says
+   * whether it changed; scores follow at the next refreshReputation.
+   */
+  setZapper(agent: string, zapper: string | undefined): boolean {
+    if (zapper !== undefined && !isHex64(zapper)) throw new TypeError('a zap server key must be a 64-character lowercase hex pubkey')
+    if (this.zappers.get(agent) === zapper) return false
+    if (zapper === undefined) this.zappers.delete(agent)
+    else this.zappers.set(agent, zapper)
+    this.version++
+    return true
+  }
+
+  /** The job payments `agent`'s receipts prove against its zap server key; each receipt is checked once. */
+  private paymentsTo(agent: string): VerifiedPayment[] {
+    const zapper = this.zappers.get(agent)
+    const kept = this.receipts.get(agent)
+    const payments: VerifiedPayment[] = []
+    if (zapper === undefined || kept === undefined) return payments
+    for (const receipt of kept.values()) {
+      // Only the zap server's own receipts can prove a payment: the others are not worth two signature checks.
+      // A receipt can be valid against its own signer only, so one check per receipt is one per key.
+      if (receipt.event.pubkey !== zapper) continue
+      if (receipt.proves === undefined) receipt.proves = provedPayment(receipt.event, agent, zapper)
+      if (receipt.proves !== null) payments.push(receipt.proves)
+    }
+    return payments
   }
 
   private foldProfile(event: NostrEvent): boolean {
@@ -234,19 +351,18 @@ export class SwarmModel {
 
   /**
    * Recomputes every agent's reputation from the job-outcome labels seen, with `viewer`'s contact
-   * lists as the trust root (nips/reputation.ts); without a viewer only paid labels would count,
-   * and there are no verified payments in the browser yet, so scores stay at the prior.
+   * lists as the trust root and the job payments the agent's zap receipts prove against its zap
+   * server key (nips/reputation.md §2.4). Without a viewer only paid labels count.
    */
   refreshReputation(viewer: string | undefined, nowSeconds: number): void {
     const trust = buildTrustGraph(viewer, [...this.contactLists.values()])
-    const labels = [...this.labels.values()]
     for (const agent of this.agents.values()) {
-      const about = labels.filter((l) => l.tags.some((t) => t[0] === 'p' && t[1] === agent.pubkey))
-      if (about.length === 0) {
+      const labels = this.labelsAbout.get(agent.pubkey)
+      if (labels === undefined) {
         delete agent.reputation
         continue
       }
-      agent.reputation = computeReputation({ agent: agent.pubkey, labels: about, trust, now: nowSeconds }).overall
+      agent.reputation = labels.score({ trust, payments: this.paymentsTo(agent.pubkey), now: nowSeconds }).overall
     }
     this.version++
   }

@@ -488,7 +488,7 @@ interface WeightedLabeller {
  * The labels about one agent, kept to be scored again and again: events are filed by author as
  * they arrive, and each is read (its tags parsed and checked) at most once, by the first score that
  * gives its author weight. A score then walks only the labellers with a trust path or a payment,
- * through their labels' columns; the labels of keys with neither (a sybil army) are never read and
+ * through their labels' rows; the labels of keys with neither (a sybil army) are never read and
  * cost one map lookup per key. Adding the same event twice changes no score, only `weightless`.
  */
 export class AgentLabels {

@@ -148,6 +148,9 @@ describe('zap receipts as payments', () => {
     expect(checks).toBeGreaterThan(0)
     expect((await lookup()).report).toEqual(first.report)
     expect(verified).toBe(checks)
+    // As of a moment before the zap was paid, it does not count yet.
+    const before = await gatherReputation(relay.query, { agent: agent.pk, trustRoot: root.pk, now: receipt.created_at - 1, cache, verify, zappers: async () => server.zapper })
+    expect(before.zaps.payments).toBe(0)
     // Without a zapper key no receipt counts.
     const unpaid = await gatherReputation(relay.query, { agent: agent.pk, trustRoot: root.pk, now: NOW })
     expect(unpaid.zaps).toEqual({ zapper: null, receipts: 3, payments: 0, rejected: {} })

@@ -55,7 +55,7 @@ export interface ZapCheck {
   /** The key its receipts must be signed by; null when the agent takes no zaps or it could not be found. */
   zapper: string | null
   receipts: number
-  /** Job payments proved (receipts whose zap request names a job). */
+  /** Job payments proved (receipts whose zap request names a job), paid by the score's `now`. */
   payments: number
   /** Receipts that proved nothing, by reason. */
   rejected: Record<string, number>
@@ -171,8 +171,12 @@ export class ReputationCache {
     return pending
   }
 
-  /** The job payments the agent's receipts prove when signed by `zapper`, with the check of each. */
-  paymentsOf(held: HeldEvents, agent: string, zapper: string | undefined, verify?: (event: NostrEvent) => boolean): { payments: VerifiedPayment[]; zaps: ZapCheck } {
+  /**
+   * The job payments the agent's receipts prove when signed by `zapper`, paid by `now` (a receipt is
+   * dated when the invoice was paid, NIP-57 Appendix E): a score as of a past moment, such as an
+   * auction's bid deadline, counts no payment made after it.
+   */
+  paymentsOf(held: HeldEvents, agent: string, zapper: string | undefined, now: number, verify?: (event: NostrEvent) => boolean): { payments: VerifiedPayment[]; zaps: ZapCheck } {
     const holding = held as Holding
     const zaps: ZapCheck = { zapper: zapper ?? null, receipts: holding.receipts.length, payments: 0, rejected: {} }
     const payments: VerifiedPayment[] = []
@@ -184,7 +188,7 @@ export class ReputationCache {
     for (const receipt of holding.receipts) {
       let check = holding.checked.get(receipt.id)
       if (check === undefined) holding.checked.set(receipt.id, (check = checkReceipt(receipt, { agent, zapper, ...(verify && { verify }) })))
-      if (check.payment) payments.push(check.payment)
+      if (check.payment && receipt.created_at <= now) payments.push(check.payment)
       if (check.reason !== undefined) zaps.rejected[check.reason] = (zaps.rejected[check.reason] ?? 0) + 1
     }
     zaps.payments = payments.length
@@ -251,7 +255,7 @@ export async function gatherReputation(query: QueryEvents, options: GatherOption
   const direct = trustRoot ? [...new Set(follows(rootLists, trustRoot))] : []
   const followLists = await queryChunked(query, direct, (authors) => ({ kinds: [CONTACT_LIST_KIND], authors }))
   const trust = buildTrustGraph(trustRoot, [...rootLists, ...followLists], params)
-  const { payments, zaps } = cache.paymentsOf(held, agent, zapper, options.verify)
+  const { payments, zaps } = cache.paymentsOf(held, agent, zapper, now, options.verify)
   const report = held.labels.score({ trust, payments, now, params })
   return { report, trustGraphSize: trust.standing.size - (trustRoot ? 1 : 0), truncated: held.truncated, zaps }
 }
