@@ -168,9 +168,9 @@ export const reputationSection: BenchSection = {
       `Median of ${ctx.runs} runs after one warm-up run. A score runs end to end: finding the labellers with weight ` +
         '(a trust path or a verified payment), one label per labeller and job, decaying, weighting and summing in canonical ' +
         'order, with the ignored list; the evidence list is built when first read, which the second row measures. ' +
-        'The host keeps each agent\'s labels in an AgentLabels fed as events arrive, which reads every label once (the first ' +
-        'score that gives its author weight); a cold score reads them too, which is what the third row adds. Both give the ' +
-        'same report, checked before timing. ' +
+        'The host keeps each agent\'s labels in an AgentLabels (ReputationCache, agents/reputation/gather.ts), fed with the ' +
+        'new events each lookup fetches; it reads every label once, by the first score that gives its author weight. A cold ' +
+        'score reads them too, which is what the third row adds. Both give the same report, checked before timing. ' +
         'Events carry true ids but placeholder signatures: scoring takes verified events and checks no signature ' +
         '(verification happens once, where events are fetched; see the verify section for its cost).',
     ].join('\n')
