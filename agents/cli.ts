@@ -1,17 +1,18 @@
-// `timmy start`, `agent`, `job`, `agents`, `keys`, `approvals`, `config`.
+// `timmy start`, `agent`, `job`, `label`, `agents`, `keys`, `approvals`, `config`.
 import { existsSync, readdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { Command, InvalidArgumentError, Option } from 'commander'
-import { generateSecretKey } from '../nips/01.js'
+import { generateSecretKey, isHex64 } from '../nips/01.js'
 import { decodeToHexPubkey, npubEncode } from '../nips/19.js'
-import { INPUT_TYPES, type InputType, type JobRequestInput } from '../nips/90.js'
+import { JOB_OUTCOMES, type JobOutcome } from '../nips/32.js'
+import { INPUT_TYPES, isJobRequestKind, type InputType, type JobRequestInput } from '../nips/90.js'
 import { approveJob, pendingApprovals, rejectJob } from './approvals.js'
 import { runAuctionJobCommand } from './auction/cli.js'
 import type { Capability } from './capability.js'
 import { builtinCapabilities } from './capabilities/index.js'
 import { describeConfig, loadConfig, type ConfigInput, type TimmyConfig } from './config.js'
-import { loadEventCrypto } from './crypto.js'
+import { loadEventCrypto, type EventCrypto } from './crypto.js'
 import { createAgent, jobLogPath, startHost } from './host.js'
 import { JobLog } from './joblog.js'
 import { checkKeyName, Keystore, resolvePassphrase } from './keystore.js'
@@ -20,7 +21,8 @@ import { WALLET_SECRETS } from './lightning/wallet-config.js'
 import { createLogger, type Logger } from './logger.js'
 import { addOperator, loadOperators, OPERATORS_ENV, operatorsPath, readOperatorsFile, removeOperator } from './operators.js'
 import { jobPaymentResponder } from './payments/cli.js'
-import { discoverDvms, JobTimeoutError, sendJob } from './requester.js'
+import { RelayPool } from './pool.js'
+import { discoverDvms, JobTimeoutError, publishJobLabel, sendJob } from './requester.js'
 import { jobSummary } from './http.js'
 import { replayJob, type JobFact, type JobState } from './state.js'
 
@@ -35,6 +37,11 @@ const integer = (what: string) => (value: string) => {
   return n
 }
 const collect = (value: string, previous: string[]) => [...previous, value]
+const quality = (value: string) => {
+  const n = Number(value)
+  if (!/^[1-5]$/.test(value)) throw new InvalidArgumentError('quality must be a whole number from 1 (poor) to 5 (excellent)')
+  return n
+}
 const reputationScore = (value: string) => {
   const n = Number(value)
   if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError('the minimum reputation must be a number from 0 to 1')
@@ -112,6 +119,19 @@ async function loadPlugin(path: string): Promise<Capability[]> {
 function fail(err: unknown): never {
   process.stderr.write(`timmy: ${(err as Error).message}\n`)
   process.exit(1)
+}
+
+/** The kind of a job request found on the relays, for a label that must name its capability. */
+async function jobKindOnRelays(relays: string[], job: string, crypto: EventCrypto): Promise<number> {
+  const pool = new RelayPool({ verify: (e) => crypto.verify(e) })
+  try {
+    const [request] = await pool.query(relays, [{ ids: [job] }])
+    if (!request) throw new Error(`job request ${job} is not on ${relays.join(', ')}: pass --kind`)
+    if (!isJobRequestKind(request.kind)) throw new Error(`event ${job} is kind ${request.kind}, not a job request (5000-5999)`)
+    return request.kind
+  } finally {
+    pool.close()
+  }
 }
 
 export function registerAgentCommands(program: Command): void {
@@ -193,6 +213,8 @@ export function registerAgentCommands(program: Command): void {
     .option('--bid-window <seconds>', 'with --auction: how long bids are taken', integer('bid window'), 30)
     .option('--reveal-window <seconds>', 'with --auction: how long bidders have to reveal after bidding closes', integer('reveal window'), 30)
     .option('--min-reputation <score>', 'with --auction: reject bidders whose reputation in your web of trust is below this score (0 to 1)', reputationScore)
+    .option('--quality <1-5>', 'your rating of the result, in the job-outcome label published with it', quality)
+    .option('--no-label', 'publish no job-outcome label (NIP-32) on the agent once the result is in')
     .addOption(homeOption())
     .addOption(passphraseOption())
     .action(
@@ -215,6 +237,8 @@ export function registerAgentCommands(program: Command): void {
           bidWindow: number
           revealWindow: number
           minReputation?: number
+          quality?: number
+          label: boolean
         },
       ) => {
         try {
@@ -256,7 +280,8 @@ export function registerAgentCommands(program: Command): void {
           }
           const print = (line: object) => process.stdout.write(`${JSON.stringify(line)}\n`)
           const payment = await jobPaymentResponder({ wallet: options.wallet, httpPort: config.httpPort, crypto, ...(options.bid !== undefined && { maxMsats: options.bid }), say: (line) => process.stderr.write(`${line}\n`) })
-          const { result } = await sendJob({
+          const paying: Promise<number>[] = []
+          const { request, result } = await sendJob({
             kind,
             inputs,
             params,
@@ -272,14 +297,30 @@ export function registerAgentCommands(program: Command): void {
             onFeedback: (update) => {
               if (options.json) print({ type: 'feedback', from: npubEncode(update.from), status: update.status, extraInfo: update.extraInfo, content: update.content, amountMsats: update.amountMsats, eventId: update.event.id })
               else process.stderr.write(`[${update.status}] ${npubEncode(update.from).slice(0, 16)}… ${[update.extraInfo, update.content].filter(Boolean).join(' — ')}\n`)
-              if (update.status === 'payment-required') void payment.respond(update)
+              if (update.status === 'payment-required') paying.push(payment.respond(update))
             },
           })
           // Pay after work: the result carries the invoice.
-          await payment.respond(result)
+          paying.push(payment.respond(result))
+          const paidMsats = (await Promise.all(paying)).reduce((sum, msats) => sum + msats, 0)
           payment.close()
           if (options.json) print({ type: 'result', from: npubEncode(result.from), content: result.content, amountMsats: result.amountMsats, bolt11: result.bolt11, eventId: result.event.id })
           else process.stdout.write(`${result.content}\n`)
+          if (options.label) {
+            // The requester's word on the job, which reputation is computed from; `timmy label` corrects it.
+            try {
+              const label = await publishJobLabel({
+                relays,
+                secretKey,
+                crypto,
+                label: { agent: result.from, job: request.id, kind, outcome: 'success', ...(options.quality !== undefined && { quality: options.quality }), ...(paidMsats > 0 && { amountMsats: paidMsats }), createdAt: Math.floor(Date.now() / 1000) },
+              })
+              if (options.json) print({ type: 'label', id: label.id, agent: npubEncode(result.from), outcome: 'success', quality: options.quality })
+              else process.stderr.write(`labelled ${npubEncode(result.from).slice(0, 16)}… success${options.quality ? ` (quality ${options.quality})` : ''} for this job; correct it with \`timmy label\`\n`)
+            } catch (err) {
+              process.stderr.write(`timmy: could not publish the job-outcome label: ${(err as Error).message}\n`)
+            }
+          }
           process.exit(0)
         } catch (err) {
           if (err instanceof JobTimeoutError) {
@@ -311,6 +352,53 @@ export function registerAgentCommands(program: Command): void {
         }
         process.stdout.write(`job ${id} (agent ${name})\n`)
         facts.forEach((fact, i) => process.stdout.write(`${String(i + 1).padStart(3)}  ${new Date(fact.at).toISOString()}  ${fact.type.padEnd(18)} → ${states[i].status}${describeFact(fact)}\n`))
+      } catch (err) {
+        fail(err)
+      }
+    })
+
+  program
+    .command('label')
+    .description("label an agent for a job (a NIP-32 job-outcome label, nips/reputation.md); your newer label for the same job replaces an older one")
+    .argument('<agent>', 'the agent: npub or hex')
+    .requiredOption('--job <id>', 'the job request id (hex)')
+    .addOption(new Option('--outcome <outcome>', 'what happened').choices([...JOB_OUTCOMES]).makeOptionMandatory())
+    .option('--quality <1-5>', '1 (poor) to 5 (excellent); not with no-reveal', quality)
+    .option('--kind <n>', "the job's kind (5000-5999) [default: read from the job request on the relays]", integer('kind'))
+    .option('--amount <msats>', 'what you paid, in msats (informational: only zap receipts count as payment)', integer('amount'))
+    .option('--comment <text>', 'a word on the job')
+    .requiredOption('--key <name>', 'sign with this stored key: a label weighs what its key stands for in the reader\'s web of trust')
+    .option('--relay <url>', 'relay to use (repeatable; default the host relay and $TIMMY_RELAYS)', collect, [])
+    .option('--json', 'print the label event as JSON')
+    .addOption(homeOption())
+    .addOption(passphraseOption())
+    .action(async (agentArg: string, options: CommonOptions & { job: string; outcome: JobOutcome; quality?: number; kind?: number; amount?: number; comment?: string; key: string; relay: string[]; json?: boolean }) => {
+      try {
+        const agent = decodeToHexPubkey(agentArg)
+        if (!isHex64(options.job)) throw new Error('--job must be the job request id: 64 lowercase hex characters')
+        const config = configFrom(options)
+        const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel)
+        const crypto = await loadEventCrypto()
+        const relays = options.relay.length ? options.relay : [`ws://127.0.0.1:${config.relayPort}`, ...config.relays]
+        const kind = options.kind ?? (await jobKindOnRelays(relays, options.job, crypto))
+        const secretKey = (await openKeystore(config, log, options)).load(options.key)
+        const label = await publishJobLabel({
+          relays,
+          secretKey,
+          crypto,
+          label: {
+            agent,
+            job: options.job,
+            kind,
+            outcome: options.outcome,
+            ...(options.quality !== undefined && { quality: options.quality }),
+            ...(options.amount !== undefined && { amountMsats: options.amount }),
+            ...(options.comment && { comment: options.comment }),
+            createdAt: Math.floor(Date.now() / 1000),
+          },
+        })
+        process.stdout.write(options.json ? `${JSON.stringify(label)}\n` : `labelled ${npubEncode(agent)} ${options.outcome}${options.quality ? ` (quality ${options.quality})` : ''} for job ${options.job}: ${label.id}\n`)
+        process.exit(0)
       } catch (err) {
         fail(err)
       }

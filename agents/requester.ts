@@ -1,7 +1,9 @@
-// The requester's side, for `timmy job` and `timmy agents`: send a NIP-90 request, follow its
-// feedback, take the first result; list the DVMs that announce themselves (NIP-89).
+// The requester's side, for `timmy job`, `timmy label` and `timmy agents`: send a NIP-90 request,
+// follow its feedback, take the first result; label the agent that did it (NIP-32, nips/reputation.md);
+// list the DVMs that announce themselves (NIP-89).
 import type { Filter, NostrEvent } from '../nips/01.js'
 import { npubEncode } from '../nips/19.js'
+import { buildJobOutcomeLabel, type JobOutcomeLabelOptions } from '../nips/32.js'
 import { HANDLER_KIND, parseHandlerInformation, type Nip90ParamInfo } from '../nips/89.js'
 import {
   buildJobRequest,
@@ -130,6 +132,19 @@ export async function sendJob(options: SendJobOptions): Promise<{ request: Nostr
     if (!outcomes.some((o) => o.ok)) throw new Error(`no relay accepted the request: ${outcomes.map((o) => `${o.relay}: ${o.message}`).join('; ')}`)
     options.onSent?.(request)
     return { request, result: await result }
+  } finally {
+    pool.close()
+  }
+}
+
+/** Signs a job-outcome label on an agent and publishes it; throws when no relay accepts it. */
+export async function publishJobLabel(options: { relays: string[]; secretKey: Uint8Array; crypto: EventCrypto; label: JobOutcomeLabelOptions }): Promise<NostrEvent> {
+  const label = options.crypto.sign(buildJobOutcomeLabel(options.label), options.secretKey)
+  const pool = new RelayPool({ verify: (e) => options.crypto.verify(e), signAuth: (t) => options.crypto.sign(t, options.secretKey) })
+  try {
+    const outcomes = await pool.publish(options.relays, label)
+    if (!outcomes.some((o) => o.ok)) throw new Error(`no relay accepted the label: ${outcomes.map((o) => `${o.relay}: ${o.message}`).join('; ')}`)
+    return label
   } finally {
     pool.close()
   }

@@ -6,7 +6,7 @@ import { createPaymentResponder, fakeHostPayer, walletPayer, type InvoicePayer, 
 
 export const FAKE_HOST_WALLET = 'fake-host'
 
-export async function jobPaymentResponder(options: { wallet?: string; httpPort: number; crypto: EventCrypto; maxMsats?: number; say: (line: string) => void }): Promise<{ respond: (request: PaymentRequest & { from: string }) => Promise<void>; close(): void }> {
+export async function jobPaymentResponder(options: { wallet?: string; httpPort: number; crypto: EventCrypto; maxMsats?: number; say: (line: string) => void }): Promise<{ respond: (request: PaymentRequest & { from: string }) => Promise<number>; close(): void }> {
   let payer: InvoicePayer | undefined
   let nwc: { wallet: NwcWallet; pool: RelayPool } | undefined
   if (options.wallet === FAKE_HOST_WALLET) {

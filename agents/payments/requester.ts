@@ -79,28 +79,31 @@ export interface PaymentResponderOptions {
 
 /**
  * Answers payment requests (payment-required feedback, or a result carrying an invoice) once per
- * invoice: checks it, then pays it or prints it. Returns the payment promise for tests and callers that wait.
+ * invoice: checks it, then pays it or prints it. Resolves with the msats this call paid (0 when it
+ * paid nothing), for the requester's label.
  */
-export function createPaymentResponder(options: PaymentResponderOptions): (request: PaymentRequest & { from: string }) => Promise<void> {
+export function createPaymentResponder(options: PaymentResponderOptions): (request: PaymentRequest & { from: string }) => Promise<number> {
   const seen = new Set<string>()
   const now = options.now ?? (() => Math.floor(Date.now() / 1000))
   return async (request) => {
-    if (!request.bolt11 || seen.has(request.bolt11)) return
+    if (!request.bolt11 || seen.has(request.bolt11)) return 0
     seen.add(request.bolt11)
     const problem = paymentRequestProblem(request, { ...(options.maxMsats !== undefined && { maxMsats: options.maxMsats }), nowSeconds: now() })
     if (problem) {
       options.say(`not paying ${request.from.slice(0, 16)}…: ${problem}`)
-      return
+      return 0
     }
     if (!options.payer) {
       options.say(`payment required: ${request.amountMsats} msats; pay this invoice to continue:\n${request.bolt11}`)
-      return
+      return 0
     }
     try {
       const paid = await options.payer.pay(request.bolt11)
       options.say(`paid ${request.amountMsats} msats with ${options.payer.description}: ${paid.state === 'held' ? 'held in escrow' : 'settled'} (payment hash ${paid.paymentHash})`)
+      return request.amountMsats ?? 0
     } catch (err) {
       options.say(`payment failed: ${(err as Error).message}`)
+      return 0
     }
   }
 }

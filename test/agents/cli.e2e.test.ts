@@ -1,5 +1,6 @@
 // The `timmy` commands as an operator and a requester use them (built CLI in dist/, real processes):
-// keys, a standalone agent, job, agents, approvals from another process, job replay.
+// keys, a standalone agent, job (with its label), agents, approvals from another process, job replay,
+// labels by hand and the reputation they make.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -101,7 +102,10 @@ describe.skipIf(!existsSync(cli))('timmy CLI (needs dist/: npm run build)', () =
     expect(result.code).toBe(0)
     const lines = result.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; status?: string; content?: string; extraInfo?: string })
     expect(lines.find((l) => l.type === 'feedback' && l.status === 'processing')?.extraInfo).toBe('waiting for operator approval')
-    expect(lines.at(-1)).toMatchObject({ type: 'result', content: 'HELLO THERE', amountMsats: 2000 })
+    expect(lines.at(-2)).toMatchObject({ type: 'result', content: 'HELLO THERE', amountMsats: 2000 })
+    // The requester's word on the job, published once the result is in.
+    const agentNpub = JSON.parse(listed.stdout)[0].npub as string
+    expect(lines.at(-1)).toMatchObject({ type: 'label', agent: agentNpub, outcome: 'success' })
 
     const replay = await timmy(['job', 'replay', jobId!])
     expect(replay.stdout.split('\n').filter((l) => /^\s+\d+\s/.test(l)).map((l) => l.split(/\s+/)[3])).toEqual([

@@ -58,7 +58,7 @@ describe('a host with payments on the FAKE network', () => {
   it('a job is paid through the FAKE-only pay endpoint, as `timmy job --wallet fake-host` does', async () => {
     const said: string[] = []
     const respond = createPaymentResponder({ payer: fakeHostPayer(host.http.url), maxMsats: PRICE, say: (line) => said.push(line) })
-    const payments: Promise<void>[] = []
+    const payments: Promise<number>[] = []
     const { result } = await sendJob({
       kind: ECHO_KIND,
       inputs: [{ type: 'text', value: 'paid with FAKE sats' }],
@@ -68,7 +68,7 @@ describe('a host with payments on the FAKE network', () => {
       timeoutMs: 10_000,
       onFeedback: (update) => update.status === 'payment-required' && payments.push(respond(update)),
     })
-    await Promise.all(payments)
+    expect(await Promise.all(payments)).toEqual([PRICE])
     expect(result).toMatchObject({ content: 'echo: paid with FAKE sats', amountMsats: PRICE })
     expect(said.join('\n')).toMatch(/paid 3000 msats with FAKE lightning via .*: settled/)
     await expect.poll(() => host.payments.treasury.summary('echo-5900')).toMatchObject({ earnedMsats: PRICE, payments: 1 })
