@@ -5,9 +5,10 @@ import { buildDeletion } from '../nips/09.js'
 import { buildJobOutcomeLabel } from '../nips/32.js'
 import { buildHandlerInformation } from '../nips/89.js'
 import { buildJobFeedback, buildJobRequest, buildJobResult, parseJobRequest } from '../nips/90.js'
-import { DEFAULT_REPUTATION_PARAMS, paymentFactor } from '../nips/reputation.js'
+import { decayFactor, DEFAULT_REPUTATION_PARAMS, paymentFactor } from '../nips/reputation.js'
 import { zapServer } from '../test/helpers/zaps.js'
-import { jobPhase, liveness, payEndpointUrl, SwarmModel, zapperFromPayEndpoint } from './model.js'
+import { jobPhase, liveness, SwarmModel } from './model.js'
+import { payEndpointUrl, zapperFromPayEndpoint } from './zap.js'
 
 const NOW = 1_767_225_600
 const agentKey = generateSecretKey()
@@ -80,20 +81,22 @@ describe('SwarmModel', () => {
 describe('SwarmModel reputation from zap receipts', () => {
   const job = 'cd'.repeat(32)
   const strangerKey = generateSecretKey()
-  const stranger = getPublicKey(strangerKey)
   const msats = 500_000
   const paidWeight = paymentFactor(msats, DEFAULT_REPUTATION_PARAMS.paymentHalfMsats)
+  // The zap server dates its receipts by the clock, so these labels and scores are dated by it too.
+  const clock = () => Math.floor(Date.now() / 1000)
+  const labelledAt = clock() - 3600
 
   /** A model that knows the agent and holds a top label for `job` from a stranger (no trust path). */
   function labelledModel(): SwarmModel {
     const model = new SwarmModel()
-    model.apply(announcement(NOW))
-    model.apply(finalizeEvent(buildJobOutcomeLabel({ agent, job, kind: 5001, outcome: 'success', quality: 5, createdAt: NOW }), strangerKey))
+    model.apply(announcement(labelledAt))
+    model.apply(finalizeEvent(buildJobOutcomeLabel({ agent, job, kind: 5001, outcome: 'success', quality: 5, createdAt: labelledAt }), strangerKey))
     return model
   }
 
-  const scoreOf = (model: SwarmModel) => {
-    model.refreshReputation(undefined, NOW)
+  const scoreOf = (model: SwarmModel, now = clock()) => {
+    model.refreshReputation(undefined, now)
     return model.agents.get(agent)!.reputation!
   }
 
@@ -110,18 +113,21 @@ describe('SwarmModel reputation from zap receipts', () => {
 
     expect(model.setZapper(agent, server.zapper)).toBe(true)
     expect(model.setZapper(agent, server.zapper)).toBe(false)
-    const paid = scoreOf(model)
+    const paidAt = receipt.created_at
+    const paid = scoreOf(model, paidAt)
     expect(paid.labels).toBe(1)
-    expect(paid.untrustedWeight).toBe(paidWeight)
+    expect(paid.untrustedWeight).toBeCloseTo(paidWeight * decayFactor(paidAt - labelledAt, DEFAULT_REPUTATION_PARAMS.halfLifeSeconds), 12)
     expect(paid.value).toBeGreaterThan(unpaid.value)
+    // A score as of before the payment does not count it.
+    expect(scoreOf(model, paidAt - 1)).toEqual(unpaid)
 
     // The same receipt again, from another relay, pays nothing more.
     expect(model.apply(receipt)).toBe(false)
-    expect(scoreOf(model)).toEqual(paid)
+    expect(scoreOf(model, paidAt)).toEqual(paid)
 
     // A zap server key that stops being known takes its receipts' weight with it.
     model.setZapper(agent, undefined)
-    expect(scoreOf(model)).toEqual(unpaid)
+    expect(scoreOf(model, paidAt)).toEqual(unpaid)
   })
 
   it('counts nothing from receipts signed by another key than the agent’s zap server', async () => {
@@ -166,7 +172,7 @@ describe('SwarmModel reputation from zap receipts', () => {
     const receipt: NostrEvent = await server.zap(strangerKey, msats, job)
     const model = new SwarmModel()
     expect(model.apply(receipt)).toBe(false)
-    model.apply(announcement(NOW))
+    model.apply(announcement(labelledAt))
     expect(model.apply(receipt)).toBe(true)
   })
 

@@ -2,15 +2,14 @@
 // announcements, kind 0 profiles, heartbeats, prices seen in their answers, reputation labels, zap
 // receipts) and jobs (requests, feedback, results). Pure: no DOM, no sockets; time is passed in, and
 // so is each agent's zap server key, which only its LNURL-pay endpoint can tell.
-import { bech32 } from '@scure/base'
 import { getTagValue, isHex64, isNewerVersion, verifyEvent, type NostrEvent } from '../nips/01.js'
 import { deletionTargets } from '../nips/09.js'
-import { validateZapReceipt, ZAP_RECEIPT_KIND } from '../nips/57.js'
+import { ZAP_RECEIPT_KIND } from '../nips/57.js'
 import { HANDLER_KIND, parseHandlerInformation, type HandlerInformation } from '../nips/89.js'
 import { FEEDBACK_KIND, isJobRequestKind, isJobResultKind, parseJobFeedback, parseJobRequest, parseJobResult, type JobFeedback, type JobRequest, type JobResult } from '../nips/90.js'
 import { LABEL_KIND, readJobOutcomeLabel, type JobOutcomeLabel } from '../nips/32.js'
-import { AgentLabels, buildTrustGraph, type ReputationScore, type VerifiedPayment } from '../nips/reputation.js'
-import { lightningAddressUrl } from './zap.js'
+import { AgentLabels, buildTrustGraph, paymentFromZapReceipt, type ReputationScore, type VerifiedPayment } from '../nips/reputation.js'
+
 
 /** Agent heartbeats (agents/heartbeat.ts): replaceable, one per agent, content {status, interval, active_jobs}. */
 export const HEARTBEAT_KIND = 11998
@@ -83,53 +82,14 @@ function parseHeartbeat(event: NostrEvent): HeartbeatInfo | undefined {
   }
 }
 
-/** LUD-01: an `lnurl1…` string (or `lightning:lnurl1…`) as the URL it encodes. */
-function decodeLnurl(lnurl: string): string {
-  const { prefix, words } = bech32.decode(lnurl.replace(/^lightning:/i, '').toLowerCase() as `${string}1${string}`, false)
-  if (prefix !== 'lnurl') throw new Error('lud06 is not an lnurl1… string')
-  return new TextDecoder().decode(bech32.fromWords(words))
-}
-
-/**
- * The LNURL-pay endpoint a profile names, where its zap server key is found (NIP-57): its lightning
- * address (lud16), else its lnurl (lud06); undefined when it names neither. A lud06 URL must be https,
- * or plain http for the hosts lightningAddressUrl allows it (onion, loopback, the page's own http host).
- * Throws on a malformed address.
- */
-export function payEndpointUrl(profile: Pick<Profile, 'lud16' | 'lud06'>, page?: { protocol: string; host: string }): string | undefined {
-  if (profile.lud16) return lightningAddressUrl(profile.lud16, page)
-  if (!profile.lud06) return undefined
-  const url = new URL(decodeLnurl(profile.lud06))
-  const host = url.hostname
-  const plain = host.endsWith('.onion') || host === 'localhost' || /^127\.\d+\.\d+\.\d+$/.test(host) || host === '[::1]' || (page?.protocol === 'http:' && page.host.toLowerCase() === url.host)
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && plain)) throw new Error(`lud06 names ${url.protocol}//${url.host}, not an https endpoint`)
-  return url.href
-}
-
-/** The key that signs an LNURL-pay endpoint's zap receipts, from its answer: only when it allowsNostr. */
-export function zapperFromPayEndpoint(body: unknown): string | undefined {
-  if (typeof body !== 'object' || body === null) return undefined
-  const { tag, allowsNostr, nostrPubkey } = body as Record<string, unknown>
-  return tag === 'payRequest' && allowsNostr === true && isHex64(nostrPubkey) ? nostrPubkey : undefined
-}
-
 /** A zap receipt to an agent, with the payment it proves once checked (null: it proves none). */
 interface KeptReceipt {
   event: NostrEvent
   proves?: VerifiedPayment | null
 }
 
-/**
- * The job payment a receipt proves (nips/reputation.md §2.4): valid against the agent's zap server
- * key, with a zap request that names a job and is signed by the payer.
- */
-function provedPayment(receipt: NostrEvent, agent: string, zapper: string): VerifiedPayment | null {
-  // The receipt itself was verified where it arrived; the zap request inside it was not.
-  const checked = validateZapReceipt(receipt, { nostrPubkey: zapper, recipientPubkey: agent, verify: (event) => event === receipt || verifyEvent(event) })
-  if (!checked.ok) return null
-  const { eventId, senderPubkey, amountMsats } = checked.zap
-  return eventId !== undefined && isHex64(eventId) ? { job: eventId, payer: senderPubkey, recipient: agent, msats: amountMsats } : null
-}
+/** The receipt itself was verified where it arrived; the zap request inside it was not. */
+const onlyTheZapRequest = (receipt: NostrEvent) => (event: NostrEvent) => event === receipt || verifyEvent(event)
 
 export function liveness(heartbeat: HeartbeatInfo | undefined, nowSeconds: number): Liveness {
   if (!heartbeat) return 'unknown'
@@ -244,8 +204,11 @@ export class SwarmModel {
     return true
   }
 
-  /** The job payments `agent`'s receipts prove against its zap server key; each receipt is checked once. */
-  private paymentsTo(agent: string): VerifiedPayment[] {
+  /**
+   * The job payments `agent`'s receipts prove against its zap server key, paid by `nowSeconds` (a
+   * receipt is dated when the invoice was paid); each receipt is checked once.
+   */
+  private paymentsTo(agent: string, nowSeconds: number): VerifiedPayment[] {
     const zapper = this.zappers.get(agent)
     const kept = this.receipts.get(agent)
     const payments: VerifiedPayment[] = []
@@ -253,8 +216,8 @@ export class SwarmModel {
     for (const receipt of kept.values()) {
       // Only the zap server's own receipts can prove a payment: the others are not worth two signature checks.
       // A receipt can be valid against its own signer only, so one check per receipt is one per key.
-      if (receipt.event.pubkey !== zapper) continue
-      if (receipt.proves === undefined) receipt.proves = provedPayment(receipt.event, agent, zapper)
+      if (receipt.event.pubkey !== zapper || receipt.event.created_at > nowSeconds) continue
+      if (receipt.proves === undefined) receipt.proves = paymentFromZapReceipt(receipt.event, { agent, zapper, verify: onlyTheZapRequest(receipt.event) }).payment ?? null
       if (receipt.proves !== null) payments.push(receipt.proves)
     }
     return payments
@@ -352,7 +315,7 @@ export class SwarmModel {
   /**
    * Recomputes every agent's reputation from the job-outcome labels seen, with `viewer`'s contact
    * lists as the trust root and the job payments the agent's zap receipts prove against its zap
-   * server key (nips/reputation.md §2.4). Without a viewer only paid labels count.
+   * server key, made by `nowSeconds` (nips/reputation.md §2.4). Without a viewer only paid labels count.
    */
   refreshReputation(viewer: string | undefined, nowSeconds: number): void {
     const trust = buildTrustGraph(viewer, [...this.contactLists.values()])
@@ -362,7 +325,7 @@ export class SwarmModel {
         delete agent.reputation
         continue
       }
-      agent.reputation = labels.score({ trust, payments: this.paymentsTo(agent.pubkey), now: nowSeconds }).overall
+      agent.reputation = labels.score({ trust, payments: this.paymentsTo(agent.pubkey, nowSeconds), now: nowSeconds }).overall
     }
     this.version++
   }

@@ -6,7 +6,7 @@
 import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js'
 import { bech32 } from '@scure/base'
-import type { NostrEvent } from '../nips/01.js'
+import { isHex64, type NostrEvent } from '../nips/01.js'
 import { validateZapReceipt, type ValidZap } from '../nips/57.js'
 import { decodeBolt11 } from './bolt11.js'
 
@@ -45,6 +45,36 @@ export function lightningAddressUrl(address: string, page?: { protocol: string; 
 /** LUD-01: a URL as `lnurl1...` (bech32, no length limit). */
 export function encodeLnurl(url: string): string {
   return bech32.encode('lnurl', bech32.toWords(utf8ToBytes(url)), false)
+}
+
+/** LUD-01: an `lnurl1…` string (or `lightning:lnurl1…`) as the URL it encodes. */
+export function decodeLnurl(lnurl: string): string {
+  const { prefix, words } = bech32.decode(lnurl.replace(/^lightning:/i, '').toLowerCase() as `${string}1${string}`, false)
+  if (prefix !== 'lnurl') throw new Error('lud06 is not an lnurl1… string')
+  return new TextDecoder().decode(bech32.fromWords(words))
+}
+
+/**
+ * The LNURL-pay endpoint a profile names, where its zap server key is found (NIP-57): its lightning
+ * address (lud16), else its lnurl (lud06); undefined when it names neither. A lud06 URL must be https,
+ * or plain http for the hosts lightningAddressUrl allows it (onion, loopback, the page's own http host).
+ * Throws on a malformed address.
+ */
+export function payEndpointUrl(profile: { lud16?: string; lud06?: string }, page?: { protocol: string; host: string }): string | undefined {
+  if (profile.lud16) return lightningAddressUrl(profile.lud16, page)
+  if (!profile.lud06) return undefined
+  const url = new URL(decodeLnurl(profile.lud06))
+  const host = url.hostname
+  const plain = host.endsWith('.onion') || host === 'localhost' || /^127\.\d+\.\d+\.\d+$/.test(host) || host === '[::1]' || (page?.protocol === 'http:' && page.host.toLowerCase() === url.host)
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && plain)) throw new Error(`lud06 names ${url.protocol}//${url.host}, not an https endpoint`)
+  return url.href
+}
+
+/** The key that signs an LNURL-pay endpoint's zap receipts, from its answer: only when it allowsNostr. */
+export function zapperFromPayEndpoint(body: unknown): string | undefined {
+  if (typeof body !== 'object' || body === null) return undefined
+  const { tag, allowsNostr, nostrPubkey } = body as Record<string, unknown>
+  return tag === 'payRequest' && allowsNostr === true && isHex64(nostrPubkey) ? nostrPubkey : undefined
 }
 
 async function getJson(fetchFn: Fetch, url: string, what: string): Promise<Record<string, unknown>> {

@@ -2,6 +2,7 @@ import fc from 'fast-check'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { loadEventCrypto, type EventCrypto } from '../agents/crypto.js'
 import { expectValidAgainstSchema } from '../test/helpers/schemata.js'
+import { zapServer } from '../test/helpers/zaps.js'
 import { generateSecretKey, getPublicKey, type EventTemplate, type NostrEvent } from './01.js'
 import { buildDeletion } from './09.js'
 import { buildAiWotAttestation, buildJobOutcomeLabel, LABEL_KIND, type JobOutcomeLabelOptions } from './32.js'
@@ -16,6 +17,7 @@ import {
   meetsMinimumReputation,
   outcomeValue,
   paymentFactor,
+  paymentFromZapReceipt,
   reputationValues,
   resolveReputationParams,
   scoreFor,
@@ -454,6 +456,22 @@ describe('labels kept to be scored again (AgentLabels)', () => {
     expect(() => kept.score({ trust: graph, now: -1 })).toThrow(/unix seconds/)
     kept.addDeletion(label(alice)) // not a deletion request: no effect
     expect(kept.score({ trust: graph, now: NOW }).overall.labels).toBe(0)
+  })
+})
+
+describe('payments from zap receipts', () => {
+  it('reads a receipt signed by the agent’s zap server as the zap request signer’s payment for the job', async () => {
+    const server = zapServer(agent.pk)
+    const job = nextJob()
+    const receipt = await server.zap(carol.sk, 21_000, job)
+    expect(paymentFromZapReceipt(receipt, { agent: agent.pk, zapper: server.zapper })).toEqual({ payment: { job, payer: carol.pk, recipient: agent.pk, msats: 21_000 } })
+    // Another key's receipt, another agent's, a zap for no job.
+    expect(paymentFromZapReceipt(receipt, { agent: agent.pk, zapper: dave.pk }).reason).toBe("zap receipt is not signed by the recipient's LNURL server (nostrPubkey)")
+    expect(paymentFromZapReceipt(receipt, { agent: otherAgent.pk, zapper: server.zapper }).reason).toBe('zap is for another recipient')
+    expect(paymentFromZapReceipt(await server.zap(carol.sk, 1_000), { agent: agent.pk, zapper: server.zapper })).toEqual({})
+    // It counts in a score like any verified payment.
+    const paidLabel = label(carol, { job })
+    expect(score({ labels: [paidLabel], payments: [paymentFromZapReceipt(receipt, { agent: agent.pk, zapper: server.zapper }).payment!] }).evidence[0].paidMsats).toBe(21_000)
   })
 })
 

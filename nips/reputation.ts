@@ -9,6 +9,7 @@
 // NIP-01 shape is not checked again.
 import { isHex64, isNewerVersion, type EventTemplate, type NostrEvent } from './01.js'
 import { deletionTargets, DELETION_KIND } from './09.js'
+import { validateZapReceipt } from './57.js'
 import { AI_WOT_NAMESPACE, JOB_OUTCOMES, newJobOutcomeFields, readJobOutcomeFields, TIMMY_LABEL_NAMESPACE, type JobOutcome, type JobOutcomeFields } from './32.js'
 
 export const CONTACT_LIST_KIND = 3
@@ -156,6 +157,20 @@ function paymentsByPayer(payments: readonly VerifiedPayment[], recipient: string
     sameKey.set(p.job, (sameKey.get(p.job) ?? 0) + p.msats)
   }
   return paid
+}
+
+/**
+ * The job payment a zap receipt (NIP-57, kind 9735) proves (nips/reputation.md §2.4): valid against the
+ * agent's zap server key `zapper` (Appendix F), with a zap request that names a job (`e`) and is signed
+ * by the payer, for the amount its invoice carries. A valid zap for no job proves nothing and says no
+ * reason; an invalid receipt says why. `verify` checks ids and signatures (default verifyEvent).
+ */
+export function paymentFromZapReceipt(receipt: NostrEvent, expected: { agent: string; zapper: string; verify?: (event: NostrEvent) => boolean }): { payment?: VerifiedPayment; reason?: string } {
+  const checked = validateZapReceipt(receipt, { nostrPubkey: expected.zapper, recipientPubkey: expected.agent, ...(expected.verify && { verify: expected.verify }) })
+  if (!checked.ok) return { reason: checked.reason }
+  const { eventId, senderPubkey, amountMsats } = checked.zap
+  if (eventId === undefined || !isHex64(eventId)) return {}
+  return { payment: { job: eventId, payer: senderPubkey, recipient: expected.agent, msats: amountMsats } }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import {
   AgentLabels,
   buildTrustGraph,
   CONTACT_LIST_KIND,
+  paymentFromZapReceipt,
   reputationValues,
   sybilBound,
   type LabelEvidence,
@@ -20,7 +21,7 @@ import {
   type ReputationScore,
   type VerifiedPayment,
 } from '../../nips/reputation.js'
-import { checkReceipt, type ZapperOf } from './zaps.js'
+import type { ZapperOf } from './zaps.js'
 
 export type QueryEvents = (filters: Filter[]) => Promise<NostrEvent[]>
 
@@ -125,7 +126,7 @@ export interface HeldEvents {
   truncated: boolean
 }
 
-type ReceiptCheck = ReturnType<typeof checkReceipt>
+type ReceiptCheck = ReturnType<typeof paymentFromZapReceipt>
 
 interface Holding extends HeldEvents {
   ids: Set<string>
@@ -187,7 +188,7 @@ export class ReputationCache {
     }
     for (const receipt of holding.receipts) {
       let check = holding.checked.get(receipt.id)
-      if (check === undefined) holding.checked.set(receipt.id, (check = checkReceipt(receipt, { agent, zapper, ...(verify && { verify }) })))
+      if (check === undefined) holding.checked.set(receipt.id, (check = paymentFromZapReceipt(receipt, { agent, zapper, ...(verify && { verify }) })))
       if (check.payment && receipt.created_at <= now) payments.push(check.payment)
       if (check.reason !== undefined) zaps.rejected[check.reason] = (zaps.rejected[check.reason] ?? 0) + 1
     }

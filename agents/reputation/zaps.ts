@@ -1,37 +1,14 @@
-// Sats actually paid, for reputation (nips/reputation.md §2.4): zap receipts (NIP-57, kind 9735) to an
-// agent whose zap request names a job (`e`) and is signed by the payer. A receipt is worth what the key
-// that signed it is worth, so it must be signed by the agent's LNURL server (its `nostrPubkey`), which is
-// found the way wallets find it: from the lightning address in the agent's kind-0 profile.
-import { bech32 } from '@scure/base'
-import { isHex64, isNewerVersion, type NostrEvent } from '../../nips/01.js'
-import { validateZapReceipt } from '../../nips/57.js'
-import type { VerifiedPayment } from '../../nips/reputation.js'
-import { lightningAddressUrl } from '../../client/zap.js'
+// Sats actually paid, for reputation (nips/reputation.md §2.4): a zap receipt is worth what the key
+// that signed it is worth, so it must be signed by the agent's LNURL server (its `nostrPubkey`). That
+// key is found the way wallets find it: from the lightning address in the agent's kind-0 profile.
+// What a receipt then proves is nips/reputation.ts paymentFromZapReceipt.
+import { isNewerVersion, type NostrEvent } from '../../nips/01.js'
+import { payEndpointUrl, zapperFromPayEndpoint } from '../../client/zap.js'
 import type { UrlFetcher } from '../url-input.js'
 import type { QueryEvents } from './gather.js'
 
 /** The key that signs an agent's zap receipts, or undefined when it takes no zaps (or cannot be asked). */
 export type ZapperOf = (agent: string) => Promise<string | undefined>
-
-export interface ReceiptExpectations {
-  agent: string
-  /** The agent's LNURL server's nostrPubkey. */
-  zapper: string
-  /** Checks ids and signatures (the receipt's and its zap request's); default nips/01 verifyEvent. */
-  verify?: (event: NostrEvent) => boolean
-}
-
-/**
- * What one receipt proves: a payment for a job, nothing (a valid zap that names no job, or another
- * event than a hex id), or why it proves nothing.
- */
-export function checkReceipt(receipt: NostrEvent, expected: ReceiptExpectations): { payment?: VerifiedPayment; reason?: string } {
-  const checked = validateZapReceipt(receipt, { nostrPubkey: expected.zapper, recipientPubkey: expected.agent, ...(expected.verify && { verify: expected.verify }) })
-  if (!checked.ok) return { reason: checked.reason }
-  const { eventId, senderPubkey, amountMsats } = checked.zap
-  if (eventId === undefined || !isHex64(eventId)) return {}
-  return { payment: { job: eventId, payer: senderPubkey, recipient: expected.agent, msats: amountMsats } }
-}
 
 const LNURL_BYTES = 64 * 1024
 const LNURL_TIMEOUT_MS = 10_000
@@ -48,24 +25,15 @@ export interface LnurlZapperOptions {
   clock?: () => number
 }
 
-/** LUD-01: an `lnurl1...` string as the URL it encodes. */
-function decodeLnurl(lnurl: string): string {
-  const { prefix, words } = bech32.decode(lnurl.toLowerCase() as `${string}1${string}`, false)
-  if (prefix !== 'lnurl') throw new Error('not an lnurl')
-  return new TextDecoder().decode(bech32.fromWords(words))
-}
-
-/** The agent's pay endpoint URL from its newest kind-0 profile: lud16 first, then lud06. */
-function payEndpointUrl(profiles: NostrEvent[], agent: string): string | undefined {
+/** The pay endpoint URL the agent's newest kind-0 profile names: lud16 first, then lud06. */
+function profileEndpoint(profiles: NostrEvent[], agent: string): string | undefined {
   let newest: NostrEvent | undefined
   for (const event of profiles) if (event.kind === 0 && event.pubkey === agent && (!newest || isNewerVersion(event, newest))) newest = event
   if (!newest) return undefined
   const profile: unknown = JSON.parse(newest.content)
   if (typeof profile !== 'object' || profile === null) return undefined
   const { lud16, lud06 } = profile as { lud16?: unknown; lud06?: unknown }
-  if (typeof lud16 === 'string' && lud16 !== '') return lightningAddressUrl(lud16)
-  if (typeof lud06 === 'string' && lud06 !== '') return decodeLnurl(lud06)
-  return undefined
+  return payEndpointUrl({ ...(typeof lud16 === 'string' && lud16 !== '' && { lud16 }), ...(typeof lud06 === 'string' && lud06 !== '' && { lud06 }) })
 }
 
 /**
@@ -78,12 +46,9 @@ export function lnurlZappers(options: LnurlZapperOptions): ZapperOf {
   const answers = new Map<string, { zapper: Promise<string | undefined>; at: number }>()
   const ask = async (agent: string): Promise<string | undefined> => {
     try {
-      const url = payEndpointUrl(await options.query([{ kinds: [0], authors: [agent] }]), agent)
+      const url = profileEndpoint(await options.query([{ kinds: [0], authors: [agent] }]), agent)
       if (url === undefined) return undefined
-      const body: unknown = JSON.parse(await options.fetchText(url, { signal: AbortSignal.timeout(LNURL_TIMEOUT_MS), maxBytes: LNURL_BYTES }))
-      if (typeof body !== 'object' || body === null) return undefined
-      const { tag, allowsNostr, nostrPubkey } = body as Record<string, unknown>
-      return tag === 'payRequest' && allowsNostr === true && isHex64(nostrPubkey) ? nostrPubkey : undefined
+      return zapperFromPayEndpoint(JSON.parse(await options.fetchText(url, { signal: AbortSignal.timeout(LNURL_TIMEOUT_MS), maxBytes: LNURL_BYTES })))
     } catch {
       return undefined
     }

@@ -146,7 +146,7 @@ export class AgentDirectory extends LitElement {
         <dd>
           ${agent.reputation && agent.reputation.labels > 0
             ? html`${Math.round(agent.reputation.value * 100)}% <span class="hint">from ${agent.reputation.labels} label${agent.reputation.labels === 1 ? '' : 's'}</span>`
-            : html`<span class="hint">${agent.reputation ? 'no labels from your web of trust yet' : 'no labels yet'}</span>`}
+            : html`<span class="hint">${agent.reputation ? 'no labels from your web of trust or from paying clients yet' : 'no labels yet'}</span>`}
         </dd>
       </dl>
       ${[...agent.handlers.values()].map((h) => this.capability(agent, h))}

@@ -334,7 +334,7 @@ export class AgentView extends LitElement {
               <dt>Reputation</dt>
               <dd>${agent?.reputation && agent.reputation.labels > 0
                 ? html`${Math.round(agent.reputation.value * 100)}% <span class="hint">from ${agent.reputation.labels} label(s)</span>`
-                : html`<span class="hint">${agent?.reputation ? 'no labels from your web of trust yet' : 'no labels yet'}</span>`}</dd>
+                : html`<span class="hint">${agent?.reputation ? 'no labels from your web of trust or from paying clients yet' : 'no labels yet'}</span>`}</dd>
             </dl>
             ${agent
               ? [...agent.handlers.values()].map(
