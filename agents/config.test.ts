@@ -41,4 +41,13 @@ describe('loadConfig', () => {
     expect(config).toMatchObject({ allowPrivateUrlInputs: true, requesterLimits: { burst: 5 } })
     expect(() => loadConfig({ env: {}, overrides: { requesterLimits: { burst: 0 } } })).toThrow(/requesterLimits\.burst/)
   })
+
+  it('takes a reputation trust root as npub or hex, kept as hex, and a half-life', () => {
+    const hex = '7e7e9c42a91bfef19fa929e5fda1b72e0ebc1a4c1141673e2794234d86addf4e'
+    expect(loadConfig({ env: {} }).reputation).toEqual({ halfLifeDays: 90 })
+    expect(loadConfig({ env: {}, overrides: { reputation: { trustRoot: 'npub10elfcs4fr0l0r8af98jlmgdh9c8tcxjvz9qkw038js35mp4dma8qzvjptg', halfLifeDays: 30 } } }).reputation).toEqual({ trustRoot: hex, halfLifeDays: 30 })
+    expect(loadConfig({ env: {}, overrides: { reputation: { trustRoot: hex } } }).reputation.trustRoot).toBe(hex)
+    expect(() => loadConfig({ env: {}, overrides: { reputation: { trustRoot: 'nsec1vl029mgpspedva04g90vltkh6fvh240zqtv9k0t9af8935ke9laqsnlfe5' } } })).toThrow(/reputation\.trustRoot: .*secret key/)
+    expect(() => loadConfig({ env: {}, overrides: { reputation: { halfLifeDays: 0 } } })).toThrow(/reputation\.halfLifeDays/)
+  })
 })

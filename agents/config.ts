@@ -4,11 +4,21 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { z } from 'zod'
+import { decodeToHexPubkey } from '../nips/19.js'
 import { maskWalletConfig, walletConfigSchema } from './lightning/wallet-config.js'
 
 const kind = z.number().int().min(0).max(65535)
 const port = z.number().int().min(0).max(65535)
 const relayUrl = z.string().regex(/^wss?:\/\//, 'must start with ws:// or wss://')
+/** An npub or hex public key, kept as hex. */
+const pubkey = z.string().transform((value, ctx) => {
+  try {
+    return decodeToHexPubkey(value)
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message })
+    return z.NEVER
+  }
+})
 
 const identityClaim = z
   .object({
@@ -152,6 +162,16 @@ export const configSchema = z
     payments: paymentSettings.default(DEFAULT_PAYMENT_SETTINGS),
     /** Per-agent profile settings, by agent name. */
     agents: z.record(z.string(), agentProfile).default({}),
+    /** Reputation (nips/reputation.md) as GET /api/reputation and `timmy reputation` compute it when asked for no other. */
+    reputation: z
+      .object({
+        /** Whose web of trust weighs the labels (npub or hex): the operator's key, typically. Unset: only labels backed by zap payments count. */
+        trustRoot: pubkey.optional(),
+        /** A label this many days old counts half. */
+        halfLifeDays: z.number().int().min(1).max(36_500).default(90),
+      })
+      .strict()
+      .default({ halfLifeDays: 90 }),
   })
   .strict()
 

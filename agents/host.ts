@@ -149,6 +149,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
       operators: () => loadOperators(config.home),
       treasury: () => payments?.treasury,
       ...(options.clock && { clock: options.clock }),
+      reputation: config.reputation,
       // Reputation counts zaps to this host's agents by their known key, and others' by their LNURL endpoints.
       zappers: lnurlZappers({
         query: readRelays,

@@ -54,7 +54,9 @@ export interface HttpApiOptions {
   clock?: () => number
   /** The agents' shared treasury, once payments have started. */
   treasury?: () => Treasury | undefined
-  /** For reputation: the key that signs an agent's zap receipts, and a fast signature check for them. */
+  /** Reputation's trust root and half-life when a request names none (config `reputation`). */
+  reputation?: { trustRoot?: string; halfLifeDays: number }
+  /** Reputation: the key that signs an agent's zap receipts, and a fast signature check for them. */
   zappers?: ZapperOf
   verify?: (event: NostrEvent) => boolean
 }
@@ -192,6 +194,8 @@ export async function startHttpApi(options: HttpApiOptions): Promise<RunningHttp
         query: url.searchParams,
         now: Math.floor(clock() / 1000),
         cache: reputationCache,
+        ...(options.reputation?.trustRoot && { defaultTrustRoot: options.reputation.trustRoot }),
+        ...(options.reputation && { defaultHalfLifeDays: options.reputation.halfLifeDays }),
         ...(options.zappers && { zappers: options.zappers }),
         ...(options.verify && { verify: options.verify }),
       })

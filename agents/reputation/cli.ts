@@ -23,7 +23,7 @@ interface ReputationCommandOptions {
   relay: string[]
   trustRoot?: string
   kind?: number
-  halfLifeDays: number
+  halfLifeDays?: number
   json?: boolean
 }
 
@@ -101,9 +101,9 @@ export function registerReputationCommands(program: Command): void {
     .description("an agent's reputation from public NIP-32 job-outcome labels, weighed by a web of trust (see nips/reputation.md)")
     .argument('<pubkey>', 'the agent: npub or hex', parsePubkey)
     .option('--relay <url>', 'relay to read from, repeatable [default: the local relay and $TIMMY_RELAYS]', collect, [])
-    .option('--trust-root <npub>', 'whose follows (and their follows) weigh the labels', parsePubkey)
+    .option('--trust-root <npub>', 'whose follows (and their follows) weigh the labels [default: reputation.trustRoot in the config]', parsePubkey)
     .option('--kind <n>', 'the capability (job request kind) you care about', parseKind)
-    .option('--half-life-days <n>', 'a label this many days old counts half', parseDays, 90)
+    .option('--half-life-days <n>', 'a label this many days old counts half [default: reputation.halfLifeDays in the config, 90]', parseDays)
     .option('--json', 'print the summary as JSON, with all evidence')
     .action(async (agent: string, options: ReputationCommandOptions) => {
       const config = loadConfig()
@@ -118,9 +118,9 @@ export function registerReputationCommands(program: Command): void {
       try {
         const gathered = await gatherReputation(query, {
           agent,
-          trustRoot: options.trustRoot,
+          trustRoot: options.trustRoot ?? config.reputation.trustRoot,
           now: Math.floor(Date.now() / 1000),
-          params: { halfLifeSeconds: options.halfLifeDays * DAY },
+          params: { halfLifeSeconds: (options.halfLifeDays ?? config.reputation.halfLifeDays) * DAY },
           zappers: lnurlZappers({ query, fetchText: createUrlFetcher({ allowPrivateAddresses: config.allowPrivateUrlInputs }) }),
           verify: (event) => crypto.verify(event),
         })

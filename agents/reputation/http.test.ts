@@ -88,6 +88,9 @@ describe('GET /api/reputation/:pubkey', () => {
     expect(response.status === 200 && response.body.params.halfLifeSeconds).toBe(86_400)
     expect(response.status === 200 && response.body.evidence[0].decay).toBe(0.5)
     expect(response.status === 200 && response.body.params.priorWeight).toBe(DEFAULT_REPUTATION_PARAMS.priorWeight)
+    // The host's configured half-life when the query names none.
+    const configured = await reputationApi(fakeRelay(events).query, { pubkey: agent.pk, query: new URLSearchParams({ trust_root: root.pk }), now: NOW, defaultHalfLifeDays: 1 })
+    expect(configured.status === 200 && configured.body.evidence[0].decay).toBe(0.5)
   })
 
   it.each([

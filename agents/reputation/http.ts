@@ -2,9 +2,9 @@
 // events (nips/reputation.md). The host mounts it and supplies the query function (its relay pool,
 // which verifies signatures), the clock, its ReputationCache (events kept between requests) and
 // the zapper lookup that lets zap receipts count as payments.
-//   ?trust_root=<npub|hex>  whose web of trust weighs the labels (default: the host's)
+//   ?trust_root=<npub|hex>  whose web of trust weighs the labels (default: the host's reputation.trustRoot)
 //   ?kind=<5000-5999>       also report the score a job of this kind is judged by, as `kind`
-//   ?half_life_days=<n>     decay half-life (default 90)
+//   ?half_life_days=<n>     decay half-life (default: the host's reputation.halfLifeDays, 90)
 //   ?evidence=<n>           how many of the heaviest labels to list (default 50, at most 500)
 import { decodeToHexPubkey } from '../../nips/19.js'
 import { isJobRequestKind } from '../../nips/90.js'
@@ -23,6 +23,8 @@ export interface ReputationApiParams {
   now: number
   /** Trust root when the request names none: the host operator's key. Without either, only payment-backed labels count. */
   defaultTrustRoot?: string
+  /** Half-life when the request names none; default 90 days. */
+  defaultHalfLifeDays?: number
   /** The host's: the events kept between requests, how zap receipts are checked. */
   cache?: GatherOptions['cache']
   zappers?: GatherOptions['zappers']
@@ -63,7 +65,7 @@ export async function reputationApi(query: QueryEvents, params: ReputationApiPar
     trustRoot = root === undefined || root === '' ? undefined : pubkeyParam(root, 'trust_root')
     kind = wholeParam(params.query, 'kind', isJobRequestKind, 'a job request kind (5000-5999)')
     evidence = wholeParam(params.query, 'evidence', (n) => n <= MAX_EVIDENCE, `a whole number up to ${MAX_EVIDENCE}`) ?? DEFAULT_EVIDENCE
-    const halfLifeDays = wholeParam(params.query, 'half_life_days', (n) => n >= 1 && n <= 36_500, 'a whole number of days, 1..36500')
+    const halfLifeDays = wholeParam(params.query, 'half_life_days', (n) => n >= 1 && n <= 36_500, 'a whole number of days, 1..36500') ?? params.defaultHalfLifeDays
     overrides = halfLifeDays === undefined ? {} : { halfLifeSeconds: halfLifeDays * DAY }
   } catch (err) {
     if (err instanceof BadRequest) return { status: 400, body: { error: err.message } }
