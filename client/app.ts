@@ -385,7 +385,7 @@ export class TimmyApp extends LitElement {
       case 'auction':
         return html`<timmy-auction .services=${services} .jobId=${arg ?? ''}></timmy-auction>`
       case 'agent':
-        return html`<timmy-agent .services=${services} .version=${this.version} .pubkey=${arg ?? ''}></timmy-agent>`
+        return html`<timmy-agent .services=${services} .version=${this.version} .pubkey=${arg ?? ''} .job=${params.get('job') ?? ''}></timmy-agent>`
       case 'operator':
         return html`<timmy-operator .services=${services} .version=${this.version}></timmy-operator>`
       case 'relays':

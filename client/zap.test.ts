@@ -39,7 +39,7 @@ describe('zapping an agent', () => {
 
   it('gets a checked invoice for a signed zap request, and counts the paid receipt', async () => {
     const { payer, handler, fetchFn, agent, zapper } = setup()
-    const endpoint = await fetchPayEndpoint('scribe@127.0.0.1:8080', fetchFn)
+    const endpoint = await fetchPayEndpoint({ lud16: 'scribe@127.0.0.1:8080' }, fetchFn)
     expect(endpoint.nostrPubkey).toBe(zapper)
     expect(endpoint.lnurl).toBe(handler.lnurl('scribe'))
     const sender = generateSecretKey()
@@ -57,7 +57,7 @@ describe('zapping an agent', () => {
 
   it('refuses an invoice for another amount or another request, and the endpoint\'s errors', async () => {
     const { fetchFn, agent } = setup()
-    const endpoint = await fetchPayEndpoint('scribe@127.0.0.1:8080', fetchFn)
+    const endpoint = await fetchPayEndpoint({ lud16: 'scribe@127.0.0.1:8080' }, fetchFn)
     const sender = generateSecretKey()
     const request = finalizeEvent(buildZapRequest({ recipientPubkey: agent, amountMsats: 21_000, relays: ['ws://127.0.0.1:7777'], lnurl: endpoint.lnurl, createdAt: Math.floor(Date.now() / 1000) }), sender)
     const other = finalizeEvent(buildZapRequest({ recipientPubkey: agent, amountMsats: 21_000, relays: ['ws://127.0.0.1:7777'], lnurl: endpoint.lnurl, comment: 'other', createdAt: Math.floor(Date.now() / 1000) }), sender)
@@ -71,12 +71,12 @@ describe('zapping an agent', () => {
     // A zap request whose amount tag differs from the amount asked: the endpoint refuses it.
     await expect(requestZapInvoice(endpoint, request, 22_000, fetchFn)).rejects.toThrow(/refused: .*amount/)
     await expect(requestZapInvoice(endpoint, request, 1, fetchFn)).rejects.toThrow(/takes between/)
-    await expect(fetchPayEndpoint('nobody@127.0.0.1:8080', fetchFn)).rejects.toThrow(/refused: no agent named/)
+    await expect(fetchPayEndpoint({ lud16: 'nobody@127.0.0.1:8080' }, fetchFn)).rejects.toThrow(/refused: no agent named/)
   })
 
   it('ignores forged and mismatched receipts, saying why', async () => {
     const { fetchFn, agent, zapper, zapperKey } = setup()
-    const endpoint = await fetchPayEndpoint('scribe@127.0.0.1:8080', fetchFn)
+    const endpoint = await fetchPayEndpoint({ lud16: 'scribe@127.0.0.1:8080' }, fetchFn)
     const sender = generateSecretKey()
     const request = finalizeEvent(buildZapRequest({ recipientPubkey: agent, amountMsats: 21_000, relays: ['ws://127.0.0.1:7777'], lnurl: endpoint.lnurl, createdAt: Math.floor(Date.now() / 1000) }), sender)
     const invoice = await requestZapInvoice(endpoint, request, 21_000, fetchFn)

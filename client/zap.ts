@@ -13,7 +13,7 @@ import { decodeBolt11 } from './bolt11.js'
 export type Fetch = (url: string, init?: RequestInit) => Promise<Response>
 
 export interface PayEndpoint {
-  /** The lightning address it was found from. */
+  /** What it was found from, for messages: the lightning address, or "its LNURL (lud06)". */
   address: string
   /** The URL the pay endpoint was fetched from, and its bech32 `lnurl1...` form (the zap request's `lnurl` tag). */
   url: string
@@ -98,8 +98,11 @@ async function getJson(fetchFn: Fetch, url: string, what: string): Promise<Recor
   return record
 }
 
-export async function fetchPayEndpoint(address: string, fetchFn: Fetch, page?: { protocol: string; host: string }): Promise<PayEndpoint> {
-  const url = lightningAddressUrl(address, page)
+/** The pay endpoint a profile names (its lud16, else its lud06), fetched and checked. */
+export async function fetchPayEndpoint(profile: { lud16?: string; lud06?: string }, fetchFn: Fetch, page?: { protocol: string; host: string }): Promise<PayEndpoint> {
+  const url = payEndpointUrl(profile, page)
+  if (url === undefined) throw new Error('no lightning address (lud16) or LNURL (lud06) to pay')
+  const address = profile.lud16 ?? 'its LNURL (lud06)'
   const body = await getJson(fetchFn, url, `The pay endpoint of ${address}`)
   if (body.tag !== 'payRequest') throw new Error(`${address} is not an LNURL-pay endpoint (tag ${JSON.stringify(body.tag)})`)
   const min = body.minSendable

@@ -150,7 +150,9 @@ export class AgentDirectory extends LitElement {
         </dd>
       </dl>
       ${[...agent.handlers.values()].map((h) => this.capability(agent, h))}
-      ${agent.profile?.lud16 ? html`<div class="capability"><a class="button" href="#/agent/${agent.pubkey}" data-testid="zap-link" aria-label="Zap ${name}">⚡ Zap</a> <span class="hint mono">${agent.profile.lud16}</span></div>` : nothing}
+      ${agent.profile?.lud16 || agent.profile?.lud06
+        ? html`<div class="capability"><a class="button" href="#/agent/${agent.pubkey}" data-testid="zap-link" aria-label="Zap ${name}">⚡ Zap</a> <span class="hint mono">${agent.profile.lud16 ?? 'LNURL'}</span></div>`
+        : nothing}
     </li>`
   }
 

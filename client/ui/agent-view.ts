@@ -4,10 +4,10 @@
 import { css, html, LitElement, nothing, type PropertyValues } from 'lit'
 import { unsafeHTML } from 'lit/directives/unsafe-html.js'
 import { renderSVG } from 'uqr'
-import type { NostrEvent } from '../../nips/01.js'
+import { isHex64, type NostrEvent } from '../../nips/01.js'
 import { buildZapRequest, ZAP_RECEIPT_KIND } from '../../nips/57.js'
 import { formatAge, formatMsats, kindName, shortNpub } from '../format.js'
-import { displayName, liveness } from '../model.js'
+import { displayName, liveness, type Profile } from '../model.js'
 import type { Subscription } from '../relay-pool.js'
 import type { Services } from '../services.js'
 import { fetchPayEndpoint, requestZapInvoice, tallyZaps, type PayEndpoint, type ZapTally } from '../zap.js'
@@ -29,13 +29,18 @@ const PRESETS = [21, 210, 2100]
 const LIVENESS_TEXT = { online: 'online', late: 'heartbeat late', offline: 'offline', unknown: 'no heartbeat' }
 const OUTCOME_TEXT: Record<string, string> = { success: 'success', failed: 'failed', late: 'late', 'no-reveal': 'no reveal', 'invalid-result': 'invalid result' }
 
-/** Pay endpoints by lightning address, fetched once per page load. */
+/** Pay endpoints by lightning address or LNURL, fetched once per page load. */
 const endpoints = new Map<string, Promise<PayEndpoint>>()
 
-function payEndpoint(address: string): Promise<PayEndpoint> {
+/** What a profile pays to: its lightning address (lud16), else its LNURL (lud06). */
+const payTarget = (profile: Profile | undefined): { lud16: string } | { lud06: string } | undefined =>
+  profile?.lud16 ? { lud16: profile.lud16 } : profile?.lud06 ? { lud06: profile.lud06 } : undefined
+
+function payEndpoint(target: { lud16: string } | { lud06: string }): Promise<PayEndpoint> {
+  const address = 'lud16' in target ? target.lud16 : target.lud06
   let endpoint = endpoints.get(address)
   if (!endpoint) {
-    endpoint = fetchPayEndpoint(address, (url, init) => fetch(url, init), location)
+    endpoint = fetchPayEndpoint(target, (url, init) => fetch(url, init), location)
     // A failure is not cached: the next attempt asks again.
     endpoint.catch(() => endpoints.delete(address))
     endpoints.set(address, endpoint)
@@ -48,6 +53,7 @@ export class AgentView extends LitElement {
     services: { attribute: false },
     version: { type: Number },
     pubkey: { type: String },
+    job: { type: String },
     endpoint: { state: true },
     endpointProblem: { state: true },
     receipts: { state: true },
@@ -58,6 +64,8 @@ export class AgentView extends LitElement {
   declare services: Services
   declare version: number
   declare pubkey: string
+  /** A job of this agent's to zap it for (`#/agent/<pubkey>?job=<id>`): the zap request names it, and reputation counts the zap as paid for that job. */
+  declare job: string
   declare endpoint: PayEndpoint | undefined
   declare endpointProblem: string | undefined
   declare receipts: NostrEvent[]
@@ -137,6 +145,7 @@ export class AgentView extends LitElement {
     super()
     this.version = 0
     this.pubkey = ''
+    this.job = ''
     this.endpoint = undefined
     this.endpointProblem = undefined
     this.receipts = []
@@ -157,13 +166,14 @@ export class AgentView extends LitElement {
       // Labels about this agent (the app's standing label subscription covers recent ones only).
       this.labelSub = this.services.watch([{ kinds: [1985], '#p': [this.pubkey], limit: 200 }])
     }
-    const address = this.services.model.profileOf(this.pubkey)?.lud16
+    const target = payTarget(this.services.model.profileOf(this.pubkey))
+    const address = target && ('lud16' in target ? target.lud16 : target.lud06)
     if (address !== this.endpointFor) {
       this.endpointFor = address
       this.endpoint = undefined
       this.endpointProblem = undefined
-      if (address)
-        payEndpoint(address).then(
+      if (target)
+        payEndpoint(target).then(
           (endpoint) => this.endpointFor === address && (this.endpoint = endpoint),
           (err: Error) => this.endpointFor === address && (this.endpointProblem = err.message),
         )
@@ -187,16 +197,17 @@ export class AgentView extends LitElement {
   private async sendZap(event: SubmitEvent): Promise<void> {
     event.preventDefault()
     const { signer, pool, now } = this.services
-    const address = this.services.model.profileOf(this.pubkey)?.lud16
+    const target = payTarget(this.services.model.profileOf(this.pubkey))
     const comment = String(new FormData(event.target as HTMLFormElement).get('comment') ?? '').trim()
     const amountMsats = Math.round(this.amountSats) * 1000
-    if (!signer?.canSign || !address || !(amountMsats > 0)) return
+    if (!signer?.canSign || !target || !(amountMsats > 0)) return
     try {
-      this.zap = { step: 'working', text: `Asking ${address} for its zap endpoint…` }
-      const endpoint = await payEndpoint(address)
-      if (!endpoint.nostrPubkey) throw new Error(`${address} takes payments but not zaps (no allowsNostr/nostrPubkey)`)
+      this.zap = { step: 'working', text: 'Asking for its zap endpoint…' }
+      const endpoint = await payEndpoint(target)
+      if (!endpoint.nostrPubkey) throw new Error(`${endpoint.address} takes payments but not zaps (no allowsNostr/nostrPubkey)`)
       this.zap = { step: 'working', text: 'Signing the zap request…' }
-      const request = await signer.signEvent(buildZapRequest({ recipientPubkey: this.pubkey, amountMsats, relays: pool.urls, lnurl: endpoint.lnurl, ...(comment && { comment }), createdAt: now() }))
+      const job = isHex64(this.job) ? this.job : undefined
+      const request = await signer.signEvent(buildZapRequest({ recipientPubkey: this.pubkey, amountMsats, relays: pool.urls, lnurl: endpoint.lnurl, ...(job && { eventId: job }), ...(comment && { comment }), createdAt: now() }))
       this.zap = { step: 'working', text: 'Getting the invoice…' }
       const bolt11 = await requestZapInvoice(endpoint, request, amountMsats, (url, init) => fetch(url, init))
       this.zap = { step: 'invoice', bolt11, requestId: request.id, amountMsats, paying: false }
@@ -245,10 +256,11 @@ export class AgentView extends LitElement {
 
   private zapSection(tally: ZapTally | undefined) {
     const { signer, model } = this.services
-    const address = model.profileOf(this.pubkey)?.lud16
+    const target = payTarget(model.profileOf(this.pubkey))
+    const address = target && ('lud16' in target ? target.lud16 : 'its LNURL')
     const busy = this.zap.step === 'working' || (this.zap.step === 'invoice' && this.zap.paying)
     let body
-    if (!address) body = html`<p class="empty">This agent has no lightning address (lud16) in its profile, so it cannot be zapped.</p>`
+    if (!address) body = html`<p class="empty">This agent has no lightning address (lud16) or LNURL (lud06) in its profile, so it cannot be zapped.</p>`
     else if (!signer?.canSign) body = html`<p class="notice warn">Zaps are signed by you (NIP-57): <a href="#/login">log in with a signer</a> to zap.</p>`
     else
       body = html`<form @submit=${this.sendZap} aria-describedby="zap-hint">
@@ -262,6 +274,7 @@ export class AgentView extends LitElement {
         </fieldset>
         <label for="zap-comment">Comment <span class="hint">(optional, public)</span></label>
         <input id="zap-comment" name="comment" maxlength="280" autocomplete="off" />
+        ${isHex64(this.job) ? html`<p data-testid="zap-for-job">For job <a class="mono" href="#/jobs/${this.job}">${this.job.slice(0, 12)}…</a>: the zap names it, so it counts as paid for that job in this agent's reputation.</p>` : nothing}
         <p class="hint" id="zap-hint">To ${address}. ${this.endpoint ? `Takes ${this.endpoint.minSendableMsats / 1000}–${(this.endpoint.maxSendableMsats / 1000).toLocaleString('en')} sats.` : ''}</p>
         <button class="primary" type="submit" data-testid="zap-send" ?disabled=${busy || !(this.amountSats >= 1)}>Zap ${Number.isFinite(this.amountSats) ? Math.round(this.amountSats) : ''} sats</button>
       </form>`
@@ -273,7 +286,8 @@ export class AgentView extends LitElement {
 
   private receiptsSection(tally: ZapTally | undefined) {
     const { model, now } = this.services
-    const address = model.profileOf(this.pubkey)?.lud16
+    const target = payTarget(model.profileOf(this.pubkey))
+    const address = target && ('lud16' in target ? target.lud16 : 'its LNURL')
     let body
     if (!address) body = html`<p class="empty">No lightning address: receipts cannot be checked against a zap server.</p>`
     else if (this.endpointProblem) body = html`<p class="notice error" role="alert">Cannot check zap receipts: ${this.endpointProblem}</p>`
@@ -330,7 +344,7 @@ export class AgentView extends LitElement {
               <dt>Status</dt>
               <dd><span class="badge ${state}">${LIVENESS_TEXT[state]}</span></dd>
               <dt>Lightning</dt>
-              <dd>${profile?.lud16 ? html`<span class="mono">${profile.lud16}</span>` : html`<span class="hint">none</span>`}</dd>
+              <dd>${profile?.lud16 ? html`<span class="mono">${profile.lud16}</span>` : profile?.lud06 ? html`<span class="hint">LNURL (lud06)</span>` : html`<span class="hint">none</span>`}</dd>
               <dt>Reputation</dt>
               <dd>${agent?.reputation && agent.reputation.labels > 0
                 ? html`${Math.round(agent.reputation.value * 100)}% <span class="hint">from ${agent.reputation.labels} label(s)</span>`

@@ -386,7 +386,20 @@ export class JobView extends LitElement {
           )}</ul>`
         : html`<p class="hint">Nobody has rated this job yet.</p>`}
       ${mine ? answered.filter((agent) => !ratings.some((r) => r.agent === agent && r.labeller === signer!.pubkey)).map((agent) => this.ratingForm(job, agent)) : nothing}
+      ${mine ? this.zapLinks(job) : nothing}
     </section>`
+  }
+
+  /** Zaps that name the job: reputation counts them as what the requester paid for it (nips/reputation.md §2.4). */
+  private zapLinks(job: JobEntry) {
+    const { model } = this.services
+    const zappable = [...new Set(job.results.map((r) => r.pubkey))].filter((agent) => {
+      const profile = model.profileOf(agent)
+      return profile?.lud16 !== undefined || profile?.lud06 !== undefined
+    })
+    if (zappable.length === 0) return nothing
+    return html`<p class="hint">A zap that names this job counts as paid for it, and gives your rating more weight.</p>
+      ${zappable.map((agent) => html`<a class="button" href="#/agent/${agent}?job=${job.id}" data-testid="zap-for-job-link">⚡ Zap ${displayName(agent, model.profileOf(agent))} for this job</a> `)}`
   }
 
   private ratingForm(job: JobEntry, agent: string) {

@@ -25,7 +25,7 @@ export function zapServer(agent: string, name = 'agent') {
   }
   /** The receipt for a zap of `msats` from `sender` for event `job` (none: a zap of the agent alone). */
   async function zap(sender: Uint8Array, msats: number, job?: string): Promise<NostrEvent> {
-    const endpoint = await fetchPayEndpoint(`${name}@127.0.0.1:8080`, fetchFn)
+    const endpoint = await fetchPayEndpoint({ lud16: `${name}@127.0.0.1:8080` }, fetchFn)
     const request = finalizeEvent(buildZapRequest({ recipientPubkey: agent, amountMsats: msats, relays: ['ws://127.0.0.1:7777'], lnurl: endpoint.lnurl, ...(job && { eventId: job }), createdAt: Math.floor(Date.now() / 1000) }), sender)
     await payer.payInvoice(await requestZapInvoice(endpoint, request, msats, fetchFn), { maxFeeMsats: 1000 })
     const [paid] = await handler.collectReceipts()
