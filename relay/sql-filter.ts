@@ -16,18 +16,21 @@ const REFERENCE_TAGS = new Set(['e', 'E', 'q', 'a', 'A'])
 const KNOWN_FIELDS = new Set(['ids', 'authors', 'kinds', 'since', 'until', 'limit', 'search'])
 
 /**
- * `SELECT id, raw, created_at, kind` of the events matching the filter and not expired at `now`, newest first (created_at DESC,
- * id ASC), at most `limit` of them. Null when the filter cannot match anything (an empty list, `limit: 0`).
- * NIP-50 `search` is not supported and is ignored, as matchFilter does.
+ * `SELECT <columns>` (of `events e`, e.g. 'e.raw, e.kind') of the events matching the filter and not expired at
+ * `now`, newest first (created_at DESC, id ASC), at most `limit` of them. Null when the filter cannot match
+ * anything (an empty list, `limit: 0`). NIP-50 `search` is not supported and is ignored, as matchFilter does.
  */
-export function selectQuery(filter: Filter, now: number): SqlQuery | null {
+export function selectQuery(filter: Filter, now: number, columns: string): SqlQuery | null {
   if (filter.limit === 0) return null
   const built = buildFilter(filter, now)
   if (!built) return null
   const { from, where, order, params } = built
-  let sql = `SELECT e.id, e.raw, e.created_at, e.kind FROM ${from} WHERE ${where} ORDER BY ${order}`
+  let sql = `SELECT ${columns} FROM ${from} WHERE ${where} ORDER BY ${order}`
   if (filter.limit !== undefined) {
-    sql += ' LIMIT ?'
+    // Not a bare `LIMIT ?`: SQLite (3.47 on) compiles a bare parameter's bound value into the plan, so binding
+    // it again, even to the same value, makes the next step re-prepare the statement, which costs as much as
+    // the query itself.
+    sql += ' LIMIT CAST(? AS INTEGER)'
     params.push(filter.limit)
   }
   return { sql, params }

@@ -420,11 +420,19 @@ describe('query plans', () => {
     store.saveMany([sign(alice, { tags: [['e', note], ['p', bobPub]] }), sign(bob, { kind: 30023, tags: [['d', 'post']] })], NOW)
     store.close()
     const db = new Database(path, { readonly: true })
-    const query = selectQuery(filter as never, NOW)!
+    const query = selectQuery(filter as never, NOW, 'e.raw, e.kind')!
     const plan = (db.prepare(`EXPLAIN QUERY PLAN ${query.sql}`).all(...query.params) as { detail: string }[]).map((row) => row.detail)
     db.close()
     expect(plan.join('\n')).toMatch(new RegExp(`\\b${index}\\b`))
     for (const step of plan) expect(step).not.toMatch(/^SCAN [et]$/)
     expect(plan.includes('USE TEMP B-TREE FOR ORDER BY')).toBe(sortsAll)
+  })
+
+  it('binds the limit inside an expression, so a cached statement is not re-prepared at every use', () => {
+    // SQLite compiles the value bound to a bare `LIMIT ?` into the statement and re-prepares it whenever the
+    // parameter is bound again. Nothing better-sqlite3 exposes shows a re-prepare, so the SQL text is checked.
+    const query = selectQuery({ kinds: [1], limit: 10 }, NOW, 'e.raw')!
+    expect(query.sql).toMatch(/ LIMIT CAST\(\? AS INTEGER\)$/)
+    expect(query.params.at(-1)).toBe(10)
   })
 })

@@ -86,11 +86,9 @@ const MAX_CACHED_STATEMENTS = 256
 
 type Statement = Database.Statement<unknown[], unknown>
 
-/** A stored event's JSON text with the columns a relay needs to order and screen it without parsing. */
+/** A stored event's JSON text, and its kind so that a relay can screen it without parsing it. */
 export interface StoredEventRow {
-  id: string
   raw: string
-  createdAt: number
   kind: number
 }
 
@@ -113,6 +111,12 @@ export class EventStore {
       // Writes land in random places of the id, pubkey and tag indexes; a page cache larger than SQLite's
       // 16 MiB default keeps more of them in memory (about 20% faster ingest at 100k events here).
       db.pragma('cache_size = -65536')
+      // Reads map the file's pages (already in the OS page cache) instead of copying them into SQLite's own
+      // cache and looking them up there: id and tag queries, whose rows lie scattered over the file, took 20-55%
+      // less time on a 100k-event store. SQLite caps the size at its build's maximum (2 GiB by default); the
+      // rest of a larger file is read as before. The known trade: an I/O error on the mapped file ends the
+      // process instead of failing one query.
+      db.pragma(`mmap_size = ${2 ** 31}`)
       const version = db.pragma('user_version', { simple: true }) as number
       if (version === 0) {
         db.transaction(() => {
@@ -150,20 +154,34 @@ export class EventStore {
 
   /** As query, but each event as the JSON text it was stored as: a relay can send it without parsing it. */
   queryRaw(filters: Filter[], now: number): StoredEventRow[] {
+    if (filters.length === 1) {
+      // Rows arrive in order and cannot repeat: only what the reply needs is read.
+      const query = selectQuery(filters[0], now, 'e.raw, e.kind')
+      if (!query) return []
+      const found = this.statement(query.sql).raw(true).all(...query.params) as [string, number][]
+      return found.map(([raw, kind]) => ({ raw, kind }))
+    }
     const seen = new Set<string>()
-    const rows: StoredEventRow[] = []
+    const rows: [id: string, raw: string, createdAt: number, kind: number][] = []
     for (const filter of filters) {
-      const query = selectQuery(filter, now)
+      const query = selectQuery(filter, now, 'e.id, e.raw, e.created_at, e.kind')
       if (!query) continue
-      const found = this.statement(query.sql).raw(true).all(...query.params) as [string, string, number, number][]
-      for (const [id, raw, createdAt, kind] of found) {
-        if (seen.has(id)) continue
-        seen.add(id)
-        rows.push({ id, raw, createdAt, kind })
+      const found = this.statement(query.sql).raw(true).all(...query.params) as typeof rows
+      for (const row of found) {
+        if (seen.has(row[0])) continue
+        seen.add(row[0])
+        rows.push(row)
       }
     }
-    if (filters.length > 1) rows.sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-    return rows
+    rows.sort((a, b) => b[2] - a[2] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+    return rows.map(([, raw, , kind]) => ({ raw, kind }))
+  }
+
+  /** Which of these ids belong to stored events not expired at `now`. */
+  storedIds(ids: string[], now: number): Set<string> {
+    const query = selectQuery({ ids }, now, 'e.id')
+    if (!query) return new Set()
+    return new Set(this.statement(query.sql).pluck().all(...query.params) as string[])
   }
 
   /** NIP-45: how many distinct unexpired events match any of the filters (limits do not apply). */
