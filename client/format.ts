@@ -33,6 +33,9 @@ const KIND_NAMES: Record<number, string> = {
   5302: 'Content search',
 }
 
+/** The job kinds KIND_NAMES names, ascending. */
+export const NAMED_JOB_KINDS: readonly number[] = Object.keys(KIND_NAMES).map(Number)
+
 export function kindName(kind: number): string {
   return KIND_NAMES[kind] ?? `Kind ${kind}`
 }

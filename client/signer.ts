@@ -3,6 +3,9 @@
 import { BunkerSigner, createNostrConnectURI, parseBunkerInput } from 'nostr-tools/nip46'
 import { generateSecretKey, getPublicKey, isHex64, type EventTemplate, type NostrEvent } from '../nips/01.js'
 import { decodeToHexPubkey } from '../nips/19.js'
+import * as nip44 from '../nips/44.js'
+import { NAMED_JOB_KINDS } from './format.js'
+import { RelayPool } from './relay-pool.js'
 
 export type LoginMethod = 'nip07' | 'nip46' | 'readonly'
 
@@ -91,14 +94,20 @@ export async function loginWithExtension(waitMs = 1000): Promise<Signer> {
   }
 }
 
+/** The user's key as `get_public_key` named it: the remote signer's own key may be another one. */
 function remoteSigner(bunker: BunkerSigner, pubkey: string): Signer {
+  if (!isHex64(pubkey)) throw new SignerError('invalid', 'The remote signer returned something that is not a public key.')
   const call = <T>(promise: Promise<T>) => promise.catch((err: unknown) => Promise.reject(refused(err)))
   return {
     method: 'nip46',
     pubkey,
     canSign: true,
     canEncrypt: true,
-    signEvent: (template) => call(bunker.signEvent(template)),
+    async signEvent(template) {
+      const event = await call(bunker.signEvent(template))
+      if (event.pubkey !== pubkey) throw new SignerError('invalid', 'The remote signer signed with a different key than the one logged in.')
+      return event
+    },
     nip44Encrypt: (peer, plaintext) => call(bunker.nip44Encrypt(peer, plaintext)),
     nip44Decrypt: (peer, payload) => call(bunker.nip44Decrypt(peer, payload)),
     close: () => bunker.close(),
@@ -141,36 +150,109 @@ export async function loginWithBunker(uri: string, options: { clientSecretKey?: 
   }
 }
 
+const NOSTR_CONNECT_KIND = 24133
+
+/** Where a nostrconnect:// login stands, for the page to say. */
+export interface NostrConnectProgress {
+  /**
+   * `connecting`: reaching the relays of the code; `listening`: subscribed there, so a signer that
+   * scans the code now is heard (its answer is ephemeral: sent before that, it is lost);
+   * `confirming`: a signer answered with the secret and is asked for the user's public key.
+   */
+  phase: 'connecting' | 'listening' | 'confirming'
+  /** Answers to the code's key that did not carry its secret, or could not be read: ignored. */
+  ignored: number
+}
+
 export interface NostrConnectSession {
-  /** Show as a QR code or a link for the remote signer to open. */
+  /** Show as a QR code or a link for the remote signer to open, once the progress says `listening`. */
   uri: string
-  /** Resolves once the signer has connected; rejects on timeout or `abort`. */
+  /** Resolves once the signer has connected and named the user's key; rejects on timeout or `abort`. */
   signer: Promise<Signer>
   abort(): void
 }
 
-/** NIP-46 started by the client: a `nostrconnect://` URI the user's signer scans. */
-export function startNostrConnect(relays: string[], options: { name?: string; url?: string; timeoutMs?: number } = {}): NostrConnectSession {
+// Per NIP-46 a permission is `method[:kind]`, one kind each. Job requests: the registry kinds the
+// composer names (a signer asks about any other kind when it comes); then ratings (NIP-32), zap
+// requests (NIP-57), HTTP auth for the operator pages (NIP-98) and relay auth (NIP-42).
+const SIGNED_KINDS = [...NAMED_JOB_KINDS, 1985, 9734, 27235, 22242]
+const NOSTR_CONNECT_PERMS = [...SIGNED_KINDS.map((kind) => `sign_event:${kind}`), 'nip44_encrypt', 'nip44_decrypt']
+
+/** The `result` of a kind 24133 answer to the client's key, or undefined when it cannot be read. */
+function answerResult(event: NostrEvent, clientSecretKey: Uint8Array): unknown {
+  try {
+    const answer = JSON.parse(nip44.decrypt(event.content, nip44.getConversationKey(clientSecretKey, event.pubkey))) as { result?: unknown } | null
+    return answer?.result
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * NIP-46 started by the client: a `nostrconnect://` URI the user's signer scans. The signer answers
+ * the client's key with the URI's secret as `result` (any other answer is ignored: whoever sees the
+ * key could send one); its key then carries the requests, and `get_public_key` names the user.
+ */
+export function startNostrConnect(
+  relays: string[],
+  options: { name?: string; url?: string; timeoutMs?: number; onProgress?(progress: NostrConnectProgress): void } = {},
+): NostrConnectSession {
+  if (relays.length === 0) throw new SignerError('invalid', 'A nostrconnect:// code needs a relay: add one first.')
   const clientSecretKey = generateSecretKey()
+  const clientPubkey = getPublicKey(clientSecretKey)
   const secret = Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, '0')).join('')
-  const uri = createNostrConnectURI({
-    clientPubkey: getPublicKey(clientSecretKey),
-    relays,
-    secret,
-    // Job requests, ratings (NIP-32), zap requests (NIP-57), HTTP auth for the operator pages (NIP-98), relay auth (NIP-42).
-    perms: ['sign_event:5000-5999', 'sign_event:1985', 'sign_event:9734', 'sign_event:27235', 'sign_event:22242', 'nip44_encrypt', 'nip44_decrypt'],
-    name: options.name ?? 'Timmy',
-    ...(options.url && { url: options.url }),
-  })
-  const controller = new AbortController()
-  const timer = setTimeout(() => controller.abort(), options.timeoutMs ?? 300_000)
-  const signer = BunkerSigner.fromURI(clientSecretKey, uri, {}, controller.signal)
-    .then(async (bunker) => remoteSigner(bunker, await bunker.getPublicKey()))
-    .catch((err: unknown) => {
-      throw controller.signal.aborted ? new SignerError('timeout', 'No remote signer connected.') : refused(err)
+  const uri = createNostrConnectURI({ clientPubkey, relays, secret, perms: NOSTR_CONNECT_PERMS, name: options.name ?? 'Timmy', ...(options.url && { url: options.url }) })
+
+  let progress: NostrConnectProgress = { phase: 'connecting', ignored: 0 }
+  const report = (change: Partial<NostrConnectProgress>) => {
+    const next = { ...progress, ...change }
+    if (next.phase === progress.phase && next.ignored === progress.ignored) return
+    progress = next
+    options.onProgress?.(progress)
+  }
+
+  let stop!: (err: SignerError) => void
+  const stopped = new Promise<never>((_, reject) => (stop = reject))
+  stopped.catch(() => {})
+  const timeoutMs = options.timeoutMs ?? 300_000
+  const timer = setTimeout(() => stop(new SignerError('timeout', `No remote signer connected within ${Math.round(timeoutMs / 1000)} s.`)), timeoutMs)
+
+  const pool = new RelayPool(relays)
+  let subscribed = false
+  const showPhase = () => report({ phase: subscribed && pool.statuses().some((s) => s.state === 'open') ? 'listening' : 'connecting' })
+  const answered = new Promise<string>((resolve) => {
+    pool.subscribe([{ kinds: [NOSTR_CONNECT_KIND], '#p': [clientPubkey], limit: 0 }], {
+      oneose: () => {
+        subscribed = true
+        showPhase()
+      },
+      onevent: (event) => {
+        if (answerResult(event, clientSecretKey) === secret) resolve(event.pubkey)
+        else report({ ignored: progress.ignored + 1 })
+      },
     })
-    .finally(() => clearTimeout(timer))
-  return { uri, signer, abort: () => controller.abort() }
+  })
+  const unwatch = pool.onStatus(showPhase)
+
+  const signer = (async () => {
+    let remoteSignerPubkey: string
+    try {
+      remoteSignerPubkey = await Promise.race([answered, stopped])
+    } finally {
+      unwatch()
+      pool.close()
+    }
+    report({ phase: 'confirming' })
+    const bunker = BunkerSigner.fromBunker(clientSecretKey, { pubkey: remoteSignerPubkey, relays, secret })
+    try {
+      const pubkey = await Promise.race([withTimeout(bunker.getPublicKey(), 30_000, 'The remote signer'), stopped])
+      return remoteSigner(bunker, pubkey)
+    } catch (err) {
+      await bunker.close().catch(() => {})
+      throw err
+    }
+  })().finally(() => clearTimeout(timer))
+  return { uri, signer, abort: () => stop(new SignerError('timeout', 'Stopped waiting for a remote signer.')) }
 }
 
 /** Watch the network as someone (npub or hex) without being able to sign. */

@@ -4,7 +4,7 @@ import { css, html, LitElement, nothing } from 'lit'
 import { unsafeHTML } from 'lit/directives/unsafe-html.js'
 import { renderSVG } from 'uqr'
 import type { Services } from '../services.js'
-import { loginWithBunker, loginWithExtension, readOnlyLogin, SignerError, startNostrConnect, type NostrConnectSession, type Signer } from '../signer.js'
+import { loginWithBunker, loginWithExtension, readOnlyLogin, SignerError, startNostrConnect, type NostrConnectProgress, type NostrConnectSession, type Signer } from '../signer.js'
 import { sharedStyles } from './styles.js'
 
 const PROBLEM_TEXT: Record<string, string> = {
@@ -30,6 +30,7 @@ export class LoginPanel extends LitElement {
     busy: { state: true },
     error: { state: true },
     connect: { state: true },
+    connectProgress: { state: true },
   }
 
   declare services: Services
@@ -37,6 +38,7 @@ export class LoginPanel extends LitElement {
   declare busy: string | undefined
   declare error: { where: string; text: string } | undefined
   declare connect: NostrConnectSession | undefined
+  declare connectProgress: NostrConnectProgress | undefined
 
   static override styles = [
     sharedStyles,
@@ -72,11 +74,12 @@ export class LoginPanel extends LitElement {
     this.busy = undefined
     this.error = undefined
     this.connect = undefined
+    this.connectProgress = undefined
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback()
-    this.connect?.abort()
+    this.stopConnect()
   }
 
   private async attempt(where: string, login: () => Promise<Signer>): Promise<void> {
@@ -108,13 +111,70 @@ export class LoginPanel extends LitElement {
     void this.attempt('readonly', async () => readOnlyLogin(npub))
   }
 
-  private showConnectQr(): void {
+  private stopConnect(): void {
     this.connect?.abort()
-    const session = startNostrConnect(this.relays, { url: location.origin })
+    this.connect = undefined
+    this.connectProgress = undefined
+  }
+
+  /**
+   * The code waits for a signer in the background (minutes, while the user finds their phone): the
+   * other ways to log in stay usable, and only the current code's outcome counts.
+   */
+  private showConnectQr(): void {
+    this.stopConnect()
+    if (this.error?.where === 'connect') this.error = undefined
+    let session: NostrConnectSession
+    try {
+      session = startNostrConnect(this.relays, {
+        url: location.origin,
+        onProgress: (progress) => {
+          if (this.connect === session) this.connectProgress = progress
+        },
+      })
+    } catch (err) {
+      this.error = { where: 'connect', text: problemText(err) }
+      return
+    }
     this.connect = session
-    void this.attempt('connect', () => session.signer).finally(() => {
-      if (this.connect === session) this.connect = undefined
-    })
+    this.connectProgress = { phase: 'connecting', ignored: 0 }
+    session.signer.then(
+      (signer) => {
+        if (this.connect !== session) return void signer.close()
+        this.connect = undefined
+        this.connectProgress = undefined
+        this.dispatchEvent(new CustomEvent<Signer>('login', { detail: signer, bubbles: true, composed: true }))
+      },
+      (err: unknown) => {
+        if (this.connect !== session) return
+        this.connect = undefined
+        this.connectProgress = undefined
+        this.error = { where: 'connect', text: problemText(err) }
+      },
+    )
+  }
+
+  private connectCode(session: NostrConnectSession, progress: NostrConnectProgress) {
+    const status = {
+      connecting: `Connecting to ${this.relays.join(', ')}… The code appears once this page listens there.`,
+      listening: 'Waiting for your signer to connect…',
+      confirming: 'Your signer connected; asking it for your public key…',
+    }[progress.phase]
+    return html`<div role="group" aria-label="nostrconnect code">
+      ${progress.phase === 'connecting'
+        ? nothing
+        : html`<p>Scan with your signer app, or copy the link:</p>
+            <div class="qr" role="img" aria-label="QR code of the nostrconnect link">${unsafeHTML(renderSVG(session.uri, { border: 2 }))}</div>
+            <p class="mono" data-testid="nostrconnect-uri">${session.uri}</p>`}
+      <p class="hint" role="status" data-testid="nostrconnect-status" data-phase=${progress.phase}>${status}</p>
+      ${progress.ignored
+        ? html`<p class="notice warn" data-testid="nostrconnect-ignored">
+            Ignored ${progress.ignored === 1 ? 'an answer' : `${progress.ignored} answers`} that did not carry this code's secret. If your signer says it
+            connected, it may be out of date: update it, or paste a bunker:// URI from it above.
+          </p>`
+        : nothing}
+      <button type="button" @click=${this.stopConnect}>Cancel</button>
+    </div>`
   }
 
   override render() {
@@ -141,14 +201,7 @@ export class LoginPanel extends LitElement {
             </div>
           </form>
           ${this.errorFor('bunker')}
-          ${this.connect
-            ? html`<div role="group" aria-label="nostrconnect code">
-                <p>Scan with your signer app, or copy the link:</p>
-                <div class="qr" role="img" aria-label="QR code of the nostrconnect link">${unsafeHTML(renderSVG(this.connect.uri, { border: 2 }))}</div>
-                <p class="mono" data-testid="nostrconnect-uri">${this.connect.uri}</p>
-                <p class="hint" role="status">Waiting for your signer to connect…</p>
-              </div>`
-            : nothing}
+          ${this.connect && this.connectProgress ? this.connectCode(this.connect, this.connectProgress) : nothing}
           ${this.errorFor('connect')}
         </section>
         <section class="card" aria-labelledby="ro-h">
