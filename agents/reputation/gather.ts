@@ -115,28 +115,52 @@ function follows(contactLists: readonly NostrEvent[], author: string): string[] 
 const labelFilter = (agent: string): Filter => ({ kinds: [LABEL_KIND], '#p': [agent], '#L': [TIMMY_LABEL_NAMESPACE, AI_WOT_NAMESPACE] })
 const receiptFilter = (agent: string): Filter => ({ kinds: [ZAP_RECEIPT_KIND], '#p': [agent] })
 
-/** One agent's events as a ReputationCache holds them. */
-export interface HeldEvents {
-  labels: AgentLabels
+/** One agent's events as a ReputationCache holds them, with what the next lookup needs. */
+export class HeldEvents {
+  readonly labels: AgentLabels
   /** The label events, each once. */
-  events: NostrEvent[]
+  readonly events: NostrEvent[] = []
   /** Zap receipts to the agent, each once. */
-  receipts: NostrEvent[]
+  readonly receipts: NostrEvent[] = []
   /** More labels or receipts existed than MAX_LABELS; the newest were kept. */
-  truncated: boolean
-}
-
-type ReceiptCheck = ReturnType<typeof paymentFromZapReceipt>
-
-interface Holding extends HeldEvents {
-  ids: Set<string>
+  truncated = false
+  readonly ids = new Set<string>()
   /** The newest event's created_at, no later than the clock: where the next lookup's `since` starts. */
-  newest: number
-  /** Clock (ms) of the last fetch of everything. */
-  fullFetchAt: number
+  newest = 0
   /** Receipts checked against `checkedFor`, by id: each is checked once per zapper key. */
-  checked: Map<string, ReceiptCheck>
-  checkedFor?: string
+  private checked = new Map<string, ReturnType<typeof paymentFromZapReceipt>>()
+  private checkedFor: string | undefined
+
+  constructor(
+    readonly agent: string,
+    /** Clock (ms) of the fetch of everything these events came from. */
+    readonly fullFetchAt: number,
+  ) {
+    this.labels = new AgentLabels(agent)
+  }
+
+  /**
+   * The job payments the receipts prove when signed by `zapper`, paid by `now` (a receipt is dated
+   * when the invoice was paid, NIP-57 Appendix E): a score as of a past moment, such as an auction's
+   * bid deadline, counts no payment made after it.
+   */
+  payments(zapper: string | undefined, now: number, verify?: (event: NostrEvent) => boolean): { payments: VerifiedPayment[]; zaps: ZapCheck } {
+    const zaps: ZapCheck = { zapper: zapper ?? null, receipts: this.receipts.length, payments: 0, rejected: {} }
+    const payments: VerifiedPayment[] = []
+    if (zapper === undefined) return { payments, zaps }
+    if (this.checkedFor !== zapper) {
+      this.checked = new Map()
+      this.checkedFor = zapper
+    }
+    for (const receipt of this.receipts) {
+      let check = this.checked.get(receipt.id)
+      if (check === undefined) this.checked.set(receipt.id, (check = paymentFromZapReceipt(receipt, { agent: this.agent, zapper, ...(verify && { verify }) })))
+      if (check.payment && receipt.created_at <= now) payments.push(check.payment)
+      if (check.reason !== undefined) zaps.rejected[check.reason] = (zaps.rejected[check.reason] ?? 0) + 1
+    }
+    zaps.payments = payments.length
+    return { payments, zaps }
+  }
 }
 
 /**
@@ -149,8 +173,8 @@ interface Holding extends HeldEvents {
  * share one fetch.
  */
 export class ReputationCache {
-  private readonly held = new Map<string, Holding>()
-  private readonly fetching = new Map<string, Promise<Holding>>()
+  private readonly held = new Map<string, HeldEvents>()
+  private readonly fetching = new Map<string, Promise<HeldEvents>>()
   private readonly refreshMs: number
   private readonly maxAgents: number
   private readonly clock: () => number
@@ -172,40 +196,14 @@ export class ReputationCache {
     return pending
   }
 
-  /**
-   * The job payments the agent's receipts prove when signed by `zapper`, paid by `now` (a receipt is
-   * dated when the invoice was paid, NIP-57 Appendix E): a score as of a past moment, such as an
-   * auction's bid deadline, counts no payment made after it.
-   */
-  paymentsOf(held: HeldEvents, agent: string, zapper: string | undefined, now: number, verify?: (event: NostrEvent) => boolean): { payments: VerifiedPayment[]; zaps: ZapCheck } {
-    const holding = held as Holding
-    const zaps: ZapCheck = { zapper: zapper ?? null, receipts: holding.receipts.length, payments: 0, rejected: {} }
-    const payments: VerifiedPayment[] = []
-    if (zapper === undefined) return { payments, zaps }
-    if (holding.checkedFor !== zapper) {
-      holding.checked = new Map()
-      holding.checkedFor = zapper
-    }
-    for (const receipt of holding.receipts) {
-      let check = holding.checked.get(receipt.id)
-      if (check === undefined) holding.checked.set(receipt.id, (check = paymentFromZapReceipt(receipt, { agent, zapper, ...(verify && { verify }) })))
-      if (check.payment && receipt.created_at <= now) payments.push(check.payment)
-      if (check.reason !== undefined) zaps.rejected[check.reason] = (zaps.rejected[check.reason] ?? 0) + 1
-    }
-    zaps.payments = payments.length
-    return { payments, zaps }
-  }
-
-  private async update(query: QueryEvents, agent: string): Promise<Holding> {
+  private async update(query: QueryEvents, agent: string): Promise<HeldEvents> {
     const startedAt = this.clock()
     const known = this.held.get(agent)
     const full = known === undefined || startedAt - known.fullFetchAt >= this.refreshMs
     const since = full ? undefined : known.newest - SINCE_MARGIN_SECONDS
     const recent = (filter: Filter): Filter => (since === undefined ? filter : { ...filter, since })
     const [labelled, receipted] = await Promise.all([queryAll(query, recent(labelFilter(agent)), MAX_LABELS), queryAll(query, recent(receiptFilter(agent)), MAX_LABELS)])
-    const holding: Holding = full
-      ? { labels: new AgentLabels(agent), events: [], receipts: [], truncated: false, ids: new Set(), newest: 0, fullFetchAt: startedAt, checked: new Map() }
-      : known
+    const holding = full ? new HeldEvents(agent, startedAt) : known
     const unseen = (events: NostrEvent[]) => events.filter((e) => !holding.ids.has(e.id))
     const newLabels = unseen(labelled.events)
     const newReceipts = unseen(receipted.events)
@@ -256,7 +254,7 @@ export async function gatherReputation(query: QueryEvents, options: GatherOption
   const direct = trustRoot ? [...new Set(follows(rootLists, trustRoot))] : []
   const followLists = await queryChunked(query, direct, (authors) => ({ kinds: [CONTACT_LIST_KIND], authors }))
   const trust = buildTrustGraph(trustRoot, [...rootLists, ...followLists], params)
-  const { payments, zaps } = cache.paymentsOf(held, agent, zapper, now, options.verify)
+  const { payments, zaps } = held.payments(zapper, now, options.verify)
   const report = held.labels.score({ trust, payments, now, params })
   return { report, trustGraphSize: trust.standing.size - (trustRoot ? 1 : 0), truncated: held.truncated, zaps }
 }
